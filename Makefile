@@ -1,0 +1,70 @@
+# rnnbook: two commands on a fresh machine.
+#   make book   set up .venv from the pinned requirements.txt and build the HTML book
+#   make test   set up the same way and run every check (what CI runs, via .ci/run)
+# Also: make outputs (re-execute every chapter into its .ipynb), make sync, make bench, make clean.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.rnnbook-installed
+# One kernel environment for writing outputs and for checking them (nbval).
+export PYTHONHASHSEED := 0
+export MPLBACKEND := module://matplotlib_inline.backend_inline
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export JUPYTER_PLATFORM_DIRS := 1
+# The kernel that runs the chapters is the virtual environment's python.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+CHAPTERS_MD := $(sort $(wildcard chapters/[0-9][0-9]_*.md))
+# Chapters to re-execute with `make outputs` (default: all); e.g. make outputs NB=chapters/01_rnn.md
+NB ?= $(CHAPTERS_MD)
+
+.PHONY: help setup book test quick sync outputs bench clean
+
+help:
+	@sed -n '1,6p' Makefile
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), f"rnnbook needs Python 3.11+, found {sys.version.split()[0]} (set PYTHON=...)"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=23.2"
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+book: setup
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "The book: $(abspath _build/html/index.html)"
+
+# Every check, in one go: the book builds without a warning, then one pytest session runs the
+# package tests (tests/, including the chapter-pair checks) and every chapter cell under nbval.
+test: setup
+	$(BIN)/jupyter-book build . -W -n --keep-going --quiet
+	$(BIN)/python -m pytest -m "" --nbval --nbval-current-env --nbval-sanitize-with nbval-sanitize.cfg \
+		-p no:cacheprovider tests chapters
+
+# The package tests alone (no notebooks, no book): seconds.
+quick: setup
+	$(BIN)/python -m pytest -m "not slow" -q tests
+
+# Update each .ipynb's inputs from its .md (keeping outputs).
+sync: setup
+	$(BIN)/jupytext --sync $(CHAPTERS_MD)
+
+# Re-execute chapters so their .ipynb carry fresh outputs, made by a kernel exactly as nbval runs them.
+outputs: setup
+	@for md in $(NB); do \
+		nb=$${md%.md}.ipynb; echo "== $$nb"; \
+		$(BIN)/jupytext --sync $$md >/dev/null && \
+		$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+			--ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
+		$(BIN)/jupytext --sync $$md >/dev/null || exit 1; \
+	done
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,13 @@
+"""rnnbook: recurrent neural networks derived, implemented in NumPy and PyTorch, and verified.
+
+Subpackages and modules (each one topic):
+
+- ``rnnbook.numpy``: reference layers with hand-written forward and backward passes.
+- ``rnnbook.torch``: the same layers as torch modules (any device, autograd).
+- ``rnnbook.state``: moving state dicts between our layers and ``torch.nn``.
+- ``rnnbook.seed``, ``rnnbook.device``, ``rnnbook.plot``: reproducibility, device choice, figures.
+
+``import rnnbook`` itself imports neither torch nor matplotlib; import what you use.
+"""
+
+__version__ = "0.1.0"

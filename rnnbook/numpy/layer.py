@@ -1,0 +1,108 @@
+"""What every NumPy recurrent layer shares: parameter creation, layout and state dicts.
+
+A layer with ``G`` gate blocks (1 for the vanilla RNN, 4 for the LSTM, 3 for the GRU) holds
+exactly the parameters of the matching ``torch.nn`` cell, stacked the same way::
+
+    weight_ih  (G*H, D)    weight_hh  (G*H, H)    bias_ih  (G*H,)    bias_hh  (G*H,)
+
+so a state dict moves between this layer, ``rnnbook.torch`` and ``torch.nn`` unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from rnnbook.checks import check_size
+from rnnbook.state import PARAM_NAMES
+
+
+def _as_array(value: Any, dtype: np.dtype) -> np.ndarray:
+    """Convert an array-like or a torch tensor (any device, with or without grad) to NumPy."""
+    if hasattr(value, "detach"):  # a torch tensor, without importing torch here
+        value = value.detach().cpu().numpy()
+    return np.array(value, dtype=dtype)  # a copy: the layer never aliases the caller's data
+
+
+class RecurrentLayer:
+    """Base of the NumPy layers: holds ``params`` and moves them in and out.
+
+    Parameters
+    ----------
+    input_size : int
+        D, the size of each input vector :math:`x_t`.
+    hidden_size : int
+        H, the size of the hidden state :math:`h_t`.
+    rng : numpy.random.Generator, optional
+        Where the initial weights are drawn from; pass one for reproducible layers.
+    dtype : numpy dtype, default float64
+        float64 for gradient checks and parity tests; float32 is allowed.
+
+    Notes
+    -----
+    Weights start uniform in :math:`[-1/\\sqrt{H}, 1/\\sqrt{H}]`, as in ``torch.nn``.
+    """
+
+    gate_count = 1  # G: how many H-sized blocks are stacked in each weight matrix
+
+    def __init__(self, input_size: int, hidden_size: int, *, rng: np.random.Generator | None = None,
+                 dtype: Any = np.float64) -> None:
+        self.input_size = check_size("input_size", input_size)
+        self.hidden_size = check_size("hidden_size", hidden_size)
+        self.dtype = np.dtype(dtype)
+        if not np.issubdtype(self.dtype, np.floating):
+            raise TypeError(f"dtype must be a floating type, got {self.dtype}")
+        if rng is None:
+            rng = np.random.default_rng()
+        elif not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        k = 1.0 / np.sqrt(self.hidden_size)
+        self.params: dict[str, np.ndarray] = {
+            name: rng.uniform(-k, k, size=shape).astype(self.dtype)
+            for name, shape in self.param_shapes().items()
+        }
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of each parameter, in ``torch.nn`` order and layout."""
+        GH, D, H = self.gate_count * self.hidden_size, self.input_size, self.hidden_size
+        return {"weight_ih": (GH, D), "weight_hh": (GH, H), "bias_ih": (GH,), "bias_hh": (GH,)}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of the parameters, keyed like a ``torch.nn.*Cell`` state dict."""
+        return {name: value.copy() for name, value in self.params.items()}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Replace the parameters with copies of ``state_dict``'s (NumPy arrays or torch tensors).
+
+        Use :func:`rnnbook.state.from_torch_nn` first for a ``torch.nn.RNN/LSTM/GRU`` state dict.
+
+        Raises
+        ------
+        KeyError
+            If a key is missing or unexpected.
+        ValueError
+            If a value's shape differs from :meth:`param_shapes`.
+        """
+        expected = self.param_shapes()
+        missing = sorted(set(expected) - set(state_dict))
+        unexpected = sorted(set(state_dict) - set(expected))
+        if missing or unexpected:
+            hint = " (a torch.nn.RNN/LSTM/GRU state dict? use rnnbook.state.from_torch_nn)" if any(
+                k.endswith("_l0") for k in state_dict) else ""
+            raise KeyError(f"state_dict keys must be {list(PARAM_NAMES)}: missing {missing}, unexpected {unexpected}{hint}")
+        new = {}
+        for name, shape in expected.items():
+            value = _as_array(state_dict[name], self.dtype)
+            if value.shape != shape:
+                raise ValueError(f"state_dict[{name!r}] must have shape {shape}, got {value.shape}")
+            new[name] = value
+        self.params = new
+
+    def num_parameters(self) -> int:
+        """The number of scalars in all parameters."""
+        return sum(p.size for p in self.params.values())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size}, dtype={self.dtype})"

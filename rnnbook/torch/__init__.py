@@ -1,0 +1,5 @@
+"""Recurrent layers as torch modules, built from tensor operations, on any device, with autograd."""
+
+from rnnbook.torch.rnn import RNN
+
+__all__ = ["RNN"]

@@ -58,8 +58,7 @@ outputs: setup
 	@for md in $(NB); do \
 		nb=$${md%.md}.ipynb; echo "== $$nb"; \
 		$(BIN)/jupytext --sync $$md >/dev/null && \
-		$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-			--ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 $$nb || exit 1; \
+		$(BIN)/jupyter execute --inplace --timeout=600 --kernel_name=python3 $$nb || exit 1; \
 		$(BIN)/jupytext --sync $$md >/dev/null || exit 1; \
 	done
 

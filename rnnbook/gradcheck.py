@@ -153,3 +153,37 @@ def check_gradients(f: Callable[[], float], arrays: Mapping[str, np.ndarray],
         rel = float(np.linalg.norm(a_sel - n) / denom) if denom > 1e-300 else 0.0
         checks.append(GradientCheck(name, rel, float(np.abs(a_sel - n).max()), idx.size, x.size))
     return GradcheckReport(tuple(checks))
+
+
+def relative_error(a: object, b: object) -> float:
+    """:math:`\\max |a - b| / \\max |b|`: the error of ``a`` relative to the scale of the reference ``b``.
+
+    Takes NumPy arrays or torch tensors (any device). Used by the parity checks of every chapter.
+
+    If ``b`` is all zeros the error is 0 when ``a`` is too, and infinite otherwise.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ.
+    """
+    a, b = (np.asarray(v.detach().cpu() if hasattr(v, "detach") else v, dtype=np.float64) for v in (a, b))
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
+    scale = np.abs(b).max()
+    if scale == 0:
+        return 0.0 if not np.any(a) else float("inf")
+    return float(np.abs(a - b).max() / scale)
+
+
+def error_bound(err: float) -> str:
+    """The smallest power of ten above ``err``, as text: ``2.2e-16`` gives ``'< 1e-15'``.
+
+    Chapters print this rather than the error itself, whose last digit depends on the machine's
+    floating-point kernels; the bound does not.
+    """
+    if not err >= 0 or not np.isfinite(err):
+        raise ValueError(f"err must be a finite non-negative number, got {err}")
+    if err == 0:
+        return "= 0"
+    return f"< 1e{int(np.floor(np.log10(err))) + 1}"

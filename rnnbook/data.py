@@ -1,0 +1,64 @@
+"""Synthetic sequence tasks, generated on the spot (nothing is downloaded).
+
+Each generator takes an explicit ``numpy.random.Generator`` so that a chapter's experiment is
+reproducible, and returns time-major NumPy arrays ``X`` of shape ``(T, B, D)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rnnbook.checks import check_size
+
+
+def adding_problem(batch_size: int, T: int, rng: np.random.Generator,
+                   dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """The adding problem of Hochreiter & Schmidhuber (1997): a test of long-range memory.
+
+    Each sequence has two channels: ``X[:, b, 0]`` holds values drawn uniformly from [0, 1), and
+    ``X[:, b, 1]`` marks exactly two positions with a 1, one in the first half of the sequence and
+    one in the second. The target is the sum of the two marked values, so a model must remember
+    the first marked value for up to ``T`` steps.
+
+    Predicting the mean target (1.0) for every sequence gives a mean squared error of
+    :math:`\\operatorname{Var}(u_1 + u_2) = 2/12 \\approx 0.167`: the baseline to beat.
+
+    Parameters
+    ----------
+    batch_size : int
+        B, the number of sequences.
+    T : int
+        The sequence length, at least 2.
+    rng : numpy.random.Generator
+    dtype : numpy dtype, default float32
+
+    Returns
+    -------
+    X : ndarray, shape (T, B, 2)
+    y : ndarray, shape (B, 1)
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``batch_size`` or ``T`` is not a positive int, ``T < 2``, or ``rng`` is not a Generator.
+    """
+    B, T = check_size("batch_size", batch_size), check_size("T", T)
+    if T < 2:
+        raise ValueError(f"T must be at least 2 (one marker in each half), got {T}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    values = rng.random((T, B))
+    half = T // 2
+    first = rng.integers(0, half, size=B)         # one marker in the first half
+    second = rng.integers(half, T, size=B)        # one in the second half
+    markers = np.zeros((T, B))
+    markers[first, np.arange(B)] = 1.0
+    markers[second, np.arange(B)] = 1.0
+    X = np.stack([values, markers], axis=-1).astype(dtype)   # (T, B, 2)
+    y = (values * markers).sum(axis=0, keepdims=True).T.astype(dtype)  # (B, 1)
+    return X, y
+
+
+ADDING_BASELINE_MSE = 2.0 / 12.0  # the MSE of always predicting the mean, 1.0

@@ -1,0 +1,148 @@
+"""Parity of the vanilla RNN layers (chapter 1, eq. rnn-recurrence) with torch.nn.RNN.
+
+Each test copies torch.nn's weights into our layers (or ours into torch.nn), runs all of them on
+the same float64 inputs and requires agreement to ~1e-12 relative.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import rnnbook.numpy
+import rnnbook.torch
+from rnnbook.state import from_torch_nn, to_torch_nn
+from tests.conftest import CUDA, SHAPES, rel
+
+TOL = 1e-12
+
+
+def _reference(D: int, H: int, nonlinearity: str, seed: int) -> torch.nn.RNN:
+    torch.manual_seed(seed)
+    return torch.nn.RNN(D, H, nonlinearity=nonlinearity, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("with_h0", [False, True])
+@pytest.mark.parametrize("T,B,D,H", SHAPES)
+def test_numpy_and_torch_forward_match_torch_nn(T, B, D, H, with_h0, nonlinearity):
+    """Eq. rnn-recurrence: outputs and final state of both our layers equal torch.nn.RNN's."""
+    ref = _reference(D, H, nonlinearity, seed=T * 100 + B)
+    weights = from_torch_nn(ref.state_dict())
+    X = torch.randn(T, B, D, dtype=torch.float64)
+    h0 = torch.randn(B, H, dtype=torch.float64) if with_h0 else None
+    with torch.no_grad():
+        Y_ref, h_ref = ref(X, None if h0 is None else h0[None])
+    ours_np = rnnbook.numpy.RNN(D, H, nonlinearity)
+    ours_np.load_state_dict(weights)
+    Y_np, h_np = ours_np.forward(X.numpy(), None if h0 is None else h0.numpy())
+    ours_t = rnnbook.torch.RNN(D, H, nonlinearity, dtype=torch.float64)
+    ours_t.load_state_dict(weights)
+    with torch.no_grad():
+        Y_t, h_t = ours_t(X, h0)
+    assert Y_np.shape == (T, B, H) and h_np.shape == (B, H)
+    assert tuple(Y_t.shape) == (T, B, H) and tuple(h_t.shape) == (B, H)
+    for ours_Y, ours_h in ((Y_np, h_np), (Y_t, h_t)):
+        assert rel(ours_Y, Y_ref) < TOL
+        assert rel(ours_h, h_ref[0]) < TOL
+
+
+def test_our_weights_into_torch_nn(rng):
+    """The other direction: our NumPy layer's state dict, loaded into torch.nn.RNN, gives the same outputs."""
+    ours = rnnbook.numpy.RNN(3, 4, rng=rng)
+    ref = torch.nn.RNN(3, 4, dtype=torch.float64)
+    ref.load_state_dict({k: torch.from_numpy(v) for k, v in to_torch_nn(ours.state_dict()).items()})
+    X = rng.normal(size=(6, 2, 3))
+    with torch.no_grad():
+        Y_ref, _ = ref(torch.from_numpy(X))
+    assert rel(ours.forward(X)[0], Y_ref) < TOL
+
+
+def test_torch_layer_batch_first_matches_time_major():
+    """batch_first only transposes the interface: (B, T, D) in, (B, T, H) out, same numbers."""
+    torch.manual_seed(0)
+    tm = rnnbook.torch.RNN(3, 5, dtype=torch.float64)
+    bf = rnnbook.torch.RNN(3, 5, batch_first=True, dtype=torch.float64)
+    bf.load_state_dict(tm.state_dict())
+    X = torch.randn(7, 2, 3, dtype=torch.float64)
+    Y_tm, h_tm = tm(X)
+    Y_bf, h_bf = bf(X.transpose(0, 1))
+    assert torch.equal(Y_bf.transpose(0, 1), Y_tm) and torch.equal(h_bf, h_tm)
+
+
+def test_torch_layer_autograd_matches_torch_nn():
+    """Gradients of our torch layer (autograd through our ops) equal torch.nn.RNN's."""
+    torch.manual_seed(1)
+    ref = torch.nn.RNN(4, 6, dtype=torch.float64)
+    ours = rnnbook.torch.RNN(4, 6, dtype=torch.float64)
+    ours.load_state_dict(from_torch_nn(ref.state_dict()))
+    X = torch.randn(9, 3, 4, dtype=torch.float64)
+    W = torch.randn(9, 3, 6, dtype=torch.float64)
+    (W * ref(X)[0]).sum().backward()
+    (W * ours(X)[0]).sum().backward()
+    grads_ref = from_torch_nn({k: p.grad for k, p in ref.named_parameters()})
+    for name, p in ours.named_parameters():
+        assert rel(p.grad, grads_ref[name]) < TOL, name
+
+
+def test_float32_layers_agree_with_torch_nn():
+    """In float32 (the GPU's usual precision) agreement is to float32 resolution."""
+    torch.manual_seed(2)
+    ref = torch.nn.RNN(3, 16)
+    ours = rnnbook.torch.RNN(3, 16)
+    ours.load_state_dict(from_torch_nn(ref.state_dict()))
+    X = torch.randn(20, 4, 3)
+    with torch.no_grad():
+        assert rel(ours(X)[0], ref(X)[0]) < 1e-5
+    ours_np = rnnbook.numpy.RNN(3, 16, dtype=np.float32)
+    ours_np.load_state_dict(from_torch_nn(ref.state_dict()))
+    Y_np, _ = ours_np.forward(X.numpy())
+    assert Y_np.dtype == np.float32
+    with torch.no_grad():
+        assert rel(Y_np, ref(X)[0]) < 1e-5
+
+
+@CUDA
+def test_torch_layer_on_cuda_matches_cpu():
+    """On a GPU our layer agrees with torch.nn.RNN (cuDNN) and with itself on the CPU."""
+    torch.manual_seed(3)
+    ref = torch.nn.RNN(5, 32, dtype=torch.float64).cuda()
+    ours = rnnbook.torch.RNN(5, 32, dtype=torch.float64, device="cuda")
+    ours.load_state_dict(from_torch_nn(ref.state_dict()))
+    X = torch.randn(30, 8, 5, dtype=torch.float64, device="cuda")
+    with torch.no_grad():
+        Y_gpu, _ = ours(X)
+        assert rel(Y_gpu, ref(X)[0]) < TOL
+        assert rel(Y_gpu, ours.cpu()(X.cpu())[0]) < TOL
+
+
+def test_state_dict_round_trip_is_exact(rng):
+    """torch.nn.RNN -> our NumPy layer -> our torch layer -> torch.nn.RNN keeps every bit."""
+    ref = torch.nn.RNN(3, 4, dtype=torch.float64)
+    a = rnnbook.numpy.RNN(3, 4)
+    a.load_state_dict(from_torch_nn(ref.state_dict()))
+    b = rnnbook.torch.RNN(3, 4, dtype=torch.float64)
+    b.load_state_dict({k: torch.from_numpy(v) for k, v in a.state_dict().items()})
+    back = to_torch_nn(b.state_dict())
+    for key, value in ref.state_dict().items():
+        assert torch.equal(back[key], value), key
+
+
+def test_numpy_layer_initialisation_is_seeded_and_in_range():
+    """Weights are U(-1/sqrt(H), 1/sqrt(H)) like torch.nn, and the same rng seed gives the same layer."""
+    a = rnnbook.numpy.RNN(3, 16, rng=np.random.default_rng(5))
+    b = rnnbook.numpy.RNN(3, 16, rng=np.random.default_rng(5))
+    for name, p in a.params.items():
+        assert np.array_equal(p, b.params[name])
+        assert np.abs(p).max() <= 0.25 and np.abs(p).max() > 0.2  # 1/sqrt(16) = 0.25
+    assert a.num_parameters() == 16 * 3 + 16 * 16 + 2 * 16
+
+
+def test_load_state_dict_copies(rng):
+    """The layer owns its parameters: changing the source afterwards does not change the layer."""
+    src = rnnbook.numpy.RNN(2, 3, rng=rng).state_dict()
+    layer = rnnbook.numpy.RNN(2, 3)
+    layer.load_state_dict(src)
+    src["weight_hh"][:] = 0.0
+    assert np.abs(layer.params["weight_hh"]).max() > 0

@@ -9,6 +9,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.rnnbook-installed
 # One kernel environment for writing outputs and for checking them (nbval).
 export PYTHONHASHSEED := 0
+# One BLAS/OpenMP thread: the chapters' matrices are small, so threads only add overhead (and
+# spin-waiting threads slowed a chapter 10x on a busy 2-core machine); one thread also makes
+# float results independent of the number of cores.
+export OMP_NUM_THREADS := 1
 export MPLBACKEND := module://matplotlib_inline.backend_inline
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export JUPYTER_PLATFORM_DIRS := 1

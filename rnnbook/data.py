@@ -62,3 +62,42 @@ def adding_problem(batch_size: int, T: int, rng: np.random.Generator,
 
 
 ADDING_BASELINE_MSE = 2.0 / 12.0  # the MSE of always predicting the mean, 1.0
+
+
+def delayed_echo(batch_size: int, T: int, delay: int, rng: np.random.Generator,
+                 dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """Echo the input ``delay`` steps later: :math:`y_t = x_{t - d}` (and 0 for :math:`t \\le d`).
+
+    A many-to-many memory task whose memory span is exactly ``delay``: a model trained with
+    gradients truncated to fewer than ``delay`` steps cannot link :math:`y_t` to :math:`x_{t-d}`
+    (chapter 2). Inputs are independent standard normal values, so predicting 0 gives an MSE of
+    about 1 on the echoed steps: the baseline to beat.
+
+    Parameters
+    ----------
+    batch_size, T : int
+        B and the sequence length.
+    delay : int
+        d, with ``0 <= delay < T``.
+    rng : numpy.random.Generator
+    dtype : numpy dtype, default float32
+
+    Returns
+    -------
+    X : ndarray, shape (T, B, 1)
+    Y : ndarray, shape (T, B, 1)
+
+    Raises
+    ------
+    TypeError, ValueError
+        If a size is not a positive int, ``delay`` is outside ``[0, T)``, or ``rng`` is not a Generator.
+    """
+    B, T = check_size("batch_size", batch_size), check_size("T", T)
+    if isinstance(delay, bool) or not isinstance(delay, (int, np.integer)) or not 0 <= delay < T:
+        raise ValueError(f"delay must be an int in [0, T) = [0, {T}), got {delay!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    X = rng.standard_normal((T, B, 1)).astype(dtype)
+    Y = np.zeros_like(X)
+    Y[delay:] = X[: T - delay]  # y_t = x_{t-d}
+    return X, Y

@@ -101,9 +101,11 @@ class GradcheckReport:
                 f"  {c.name}: relative error {c.rel_error:.3e}" for c in bad))
 
     def __str__(self) -> str:
+        """A table of the arrays, entries checked, and each relative error as a bound (``< 1e-10``),
+        which unlike the error's last digits does not depend on the machine."""
         w = max(len(c.name) for c in self.checks)
         lines = [f"{'array':<{w}}  {'checked':>11}  {'rel. error':>10}"]
-        lines += [f"{c.name:<{w}}  {c.checked:>5}/{c.size:<5}  {c.rel_error:10.1e}" for c in self.checks]
+        lines += [f"{c.name:<{w}}  {c.checked:>5}/{c.size:<5}  {error_bound(c.rel_error):>10}" for c in self.checks]
         return "\n".join(lines)
 
 

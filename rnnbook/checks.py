@@ -94,3 +94,22 @@ def check_finite(x: np.ndarray, name: str) -> None:
     bad = ~np.isfinite(x)
     if bad.any():
         raise ValueError(f"{name} must be finite, but {int(bad.sum())} of its {x.size} entries are NaN or inf")
+
+
+def check_state_pair(state: Any, name: str = "state0") -> tuple[Any, Any]:
+    """Return the two members ``(h, c)`` of an LSTM state, after checking it is a pair.
+
+    The members' shapes are checked by the caller (with :func:`check_state`), which knows ``B``.
+
+    Raises
+    ------
+    TypeError
+        If ``state`` is not a tuple or list of exactly two items.
+    """
+    if not isinstance(state, (tuple, list)) or len(state) != 2:
+        if isinstance(state, (tuple, list)):
+            got = f"a {type(state).__name__} of length {len(state)}"
+        else:
+            got = f"a single {type(state).__name__}" + (f" of shape {tuple(state.shape)}" if hasattr(state, "shape") else "")
+        raise TypeError(f"{name} must be None or a pair (h0, c0) of arrays of shape (B, H) each, got {got}")
+    return state[0], state[1]

@@ -1,5 +1,6 @@
 """Recurrent layers as torch modules, built from tensor operations, on any device, with autograd."""
 
+from rnnbook.torch.lstm import LSTM
 from rnnbook.torch.rnn import RNN
 
-__all__ = ["RNN"]
+__all__ = ["LSTM", "RNN"]

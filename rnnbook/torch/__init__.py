@@ -1,6 +1,7 @@
 """Recurrent layers as torch modules, built from tensor operations, on any device, with autograd."""
 
+from rnnbook.torch.gru import GRU
 from rnnbook.torch.lstm import LSTM
 from rnnbook.torch.rnn import RNN
 
-__all__ = ["LSTM", "RNN"]
+__all__ = ["GRU", "LSTM", "RNN"]

@@ -1,0 +1,103 @@
+"""The GRU as a torch module, built from tensor operations (not ``torch.nn.GRU``).
+
+It computes the equations of chapter 4 exactly like ``rnnbook.numpy.GRU``, in either form, but on
+any device and under autograd. The input projections :math:`W_{i*} x_t + b_{i*}` of all three gate
+blocks do not depend on the recurrence, so they are done for all time steps in one matrix product
+before the loop. With ``reset_after=True`` each step then needs one more product,
+``h @ W_hh.T``, for all three blocks; with ``reset_after=False`` the candidate's product must wait
+for the reset gate, so a step needs two.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from rnnbook.torch.layer import RecurrentModule
+
+
+class GRU(RecurrentModule):
+    """A single-layer GRU with the parameters of ``torch.nn.GRUCell`` (gate blocks ``r, z, n``).
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+        D and H.
+    reset_after : bool, default True
+        True: :math:`n_t = \\tanh(W_{in} x_t + b_{in} + r_t \\odot (W_{hn} h_{t-1} + b_{hn}))`, as
+        ``torch.nn.GRU`` and cuDNN. False: :math:`n_t = \\tanh(W_{in} x_t + b_{in} + W_{hn}
+        (r_t \\odot h_{t-1}) + b_{hn})`, as Cho et al. (2014). Same parameters in both forms.
+    batch_first : bool, default False
+        Inputs and outputs ``(B, T, ·)`` instead of ``(T, B, ·)``.
+    device, dtype :
+        Where and in what precision the parameters live.
+
+    Raises
+    ------
+    TypeError
+        If ``reset_after`` is not a bool (and as :class:`RecurrentModule` for the other arguments).
+
+    Examples
+    --------
+    >>> gru = GRU(3, 5)
+    >>> Y, h_T = gru(torch.zeros(7, 2, 3))
+    >>> tuple(Y.shape), tuple(h_T.shape), tuple(gru.weight_hh.shape)
+    ((7, 2, 5), (2, 5), (15, 5))
+    """
+
+    gate_count = 3
+
+    def __init__(self, input_size: int, hidden_size: int, reset_after: bool = True,
+                 batch_first: bool = False, device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
+        if not isinstance(reset_after, bool):
+            raise TypeError(f"reset_after must be a bool, got {type(reset_after).__name__} {reset_after!r}")
+        self.reset_after = reset_after
+        super().__init__(input_size, hidden_size, batch_first, device, dtype)
+
+    def forward(self, X: Tensor, h0: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Run the GRU over a sequence.
+
+        Parameters
+        ----------
+        X : Tensor, shape (T, B, D), or (B, T, D) if ``batch_first``
+        h0 : Tensor, shape (B, H), optional
+            Zeros if omitted.
+
+        Returns
+        -------
+        Y : Tensor, shape (T, B, H), or (B, T, H) if ``batch_first``
+            The states :math:`h_1, \\dots, h_T`.
+        h_T : Tensor, shape (B, H)
+            The final state.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``X`` or ``h0`` is not a tensor of the right shape, dtype and device.
+        """
+        X, T, B = self._time_major(X)
+        h = self._initial_state(h0, B, X)
+        H = self.hidden_size
+        XW = X @ self.weight_ih.T + self.bias_ih  # W_i* x_t + b_i* for every t and gate at once   (T, B, 3H)
+        XW_r, XW_z, XW_n = XW.split(H, dim=2)     # (T, B, H) each
+        W_hh, b_hh = self.weight_hh, self.bias_hh
+        states = []
+        for t in range(T):
+            if self.reset_after:
+                hW_r, hW_z, hW_n = (h @ W_hh.T + b_hh).split(H, dim=1)  # W_h* h_{t-1} + b_h*: one product
+                r = torch.sigmoid(XW_r[t] + hW_r)  # r_t = sigma(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+                z = torch.sigmoid(XW_z[t] + hW_z)  # z_t = sigma(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+                n = torch.tanh(XW_n[t] + r * hW_n)  # n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_{t-1} + b_hn))
+            else:
+                hW_r, hW_z = (h @ W_hh[:2 * H].T + b_hh[:2 * H]).split(H, dim=1)  # r and z blocks only
+                r = torch.sigmoid(XW_r[t] + hW_r)  # r_t = sigma(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+                z = torch.sigmoid(XW_z[t] + hW_z)  # z_t = sigma(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+                n = torch.tanh(XW_n[t] + (r * h) @ W_hh[2 * H:].T + b_hh[2 * H:])  # n_t = tanh(W_in x_t + b_in + W_hn (r_t * h_{t-1}) + b_hn)
+            h = (1 - z) * n + z * h  # h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+            states.append(h)
+        Y = torch.stack(states)  # (T, B, H)
+        return (Y.transpose(0, 1) if self.batch_first else Y), h
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", reset_after={self.reset_after}"

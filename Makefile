@@ -57,12 +57,16 @@ quick: setup
 sync: setup
 	$(BIN)/jupytext --sync $(CHAPTERS_MD)
 
+# Cells' execution timestamps would change the .ipynb on every run: drop them.
+export STRIP_TIMING := import nbformat, sys; nb = nbformat.read(sys.argv[1], 4); [c.metadata.pop("execution", None) for c in nb.cells]; nbformat.write(nb, sys.argv[1])
+
 # Re-execute chapters so their .ipynb carry fresh outputs, made by a kernel exactly as nbval runs them.
 outputs: setup
 	@for md in $(NB); do \
 		nb=$${md%.md}.ipynb; echo "== $$nb"; \
 		$(BIN)/jupytext --sync $$md >/dev/null && \
 		$(BIN)/jupyter execute --inplace --timeout=600 --kernel_name=python3 $$nb || exit 1; \
+		$(BIN)/python -c "$$STRIP_TIMING" $$nb || exit 1; \
 		$(BIN)/jupytext --sync $$md >/dev/null || exit 1; \
 	done
 

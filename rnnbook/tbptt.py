@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 State = Any  # a Tensor (B, H), a pair (h, c) for an LSTM, or None

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from rnnbook.checks import check_finite, check_sequence, check_state
 from rnnbook.numpy.activations import sigmoid
 from rnnbook.numpy.layer import RecurrentLayer
 
@@ -175,7 +174,6 @@ class GRU(RecurrentLayer):
             raise TypeError(f"reset_after must be a bool, got {type(reset_after).__name__} {reset_after!r}")
         self.reset_after = bool(reset_after)
         super().__init__(input_size, hidden_size, rng=rng, dtype=dtype)
-        self._caches: list[StepCache] = []
 
     def forward(self, X: np.ndarray, h0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Run the GRU over a whole sequence.
@@ -199,15 +197,8 @@ class GRU(RecurrentLayer):
         TypeError, ValueError
             If ``X`` or ``h0`` has the wrong type, shape, or holds NaN/inf.
         """
-        T, B = check_sequence(X, self.input_size, "X")
-        X = np.asarray(X, dtype=self.dtype)
-        check_finite(X, "X")
-        if h0 is None:
-            h = np.zeros((B, self.hidden_size), dtype=self.dtype)
-        else:
-            check_state(h0, B, self.hidden_size, "h0")
-            h = np.asarray(h0, dtype=self.dtype)
-            check_finite(h, "h0")
+        X, T, B = self._check_input(X)
+        h = self._check_state(h0, B, "h0")
         Y = np.empty((T, B, self.hidden_size), dtype=self.dtype)
         self._caches = []  # one per step, for the backward pass
         for t in range(T):
@@ -241,20 +232,8 @@ class GRU(RecurrentLayer):
         TypeError, ValueError
             If ``dY`` or ``dh_T`` does not match the shapes of that forward pass.
         """
-        if not self._caches:
-            raise RuntimeError("backward() needs a forward() first: there is nothing to backpropagate through")
-        T, B, H = len(self._caches), self._caches[0][0].shape[0], self.hidden_size
-        check_sequence(dY, H, "dY")
-        if tuple(dY.shape) != (T, B, H):
-            raise ValueError(f"dY must have the shape of the last forward's outputs (T, B, H) = {(T, B, H)}, got {tuple(dY.shape)}")
-        dY = np.asarray(dY, dtype=self.dtype)
-        check_finite(dY, "dY")
-        if dh_T is None:
-            dh_next = np.zeros((B, H), dtype=self.dtype)
-        else:
-            check_state(dh_T, B, H, "dh_T")
-            dh_next = np.asarray(dh_T, dtype=self.dtype)
-            check_finite(dh_next, "dh_T")
+        dY, T, B = self._check_upstream(dY)
+        dh_next = self._check_state(dh_T, B, "dh_T")
         grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         dX = np.empty((T, B, self.input_size), dtype=self.dtype)
         for t in reversed(range(T)):

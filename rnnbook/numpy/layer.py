@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnbook.checks import check_size
+from rnnbook.checks import check_finite, check_sequence, check_size, check_state
 from rnnbook.state import PARAM_NAMES
 
 
@@ -63,6 +63,7 @@ class RecurrentLayer:
             name: rng.uniform(-k, k, size=shape).astype(self.dtype)
             for name, shape in self.param_shapes().items()
         }
+        self._caches: list[tuple] = []  # one per step of the last forward(); each starts with x_t (B, D)
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         """The shape of each parameter, in ``torch.nn`` order and layout."""
@@ -99,6 +100,34 @@ class RecurrentLayer:
                 raise ValueError(f"state_dict[{name!r}] must have shape {shape}, got {value.shape}")
             new[name] = value
         self.params = new
+
+    def _check_input(self, X: Any) -> tuple[np.ndarray, int, int]:
+        """``X`` checked to be (T, B, D) and finite, as this layer's dtype; with ``(T, B)``."""
+        T, B = check_sequence(X, self.input_size, "X")
+        X = np.asarray(X, dtype=self.dtype)
+        check_finite(X, "X")
+        return X, T, B
+
+    def _check_state(self, h: Any, B: int, name: str) -> np.ndarray:
+        """Zeros of shape (B, H) if ``h`` is None, else ``h`` checked to be (B, H) and finite."""
+        if h is None:
+            return np.zeros((B, self.hidden_size), dtype=self.dtype)
+        check_state(h, B, self.hidden_size, name)
+        h = np.asarray(h, dtype=self.dtype)
+        check_finite(h, name)
+        return h
+
+    def _check_upstream(self, dY: Any) -> tuple[np.ndarray, int, int]:
+        """``dY`` checked against the outputs (T, B, H) of the last :meth:`forward`; with ``(T, B)``."""
+        if not self._caches:
+            raise RuntimeError("backward() needs a forward() first: there is nothing to backpropagate through")
+        T, B, H = len(self._caches), self._caches[0][0].shape[0], self.hidden_size
+        check_sequence(dY, H, "dY")
+        if tuple(dY.shape) != (T, B, H):
+            raise ValueError(f"dY must have the shape of the last forward's outputs (T, B, H) = {(T, B, H)}, got {tuple(dY.shape)}")
+        dY = np.asarray(dY, dtype=self.dtype)
+        check_finite(dY, "dY")
+        return dY, T, B
 
     def num_parameters(self) -> int:
         """The number of scalars in all parameters."""

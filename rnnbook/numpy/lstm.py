@@ -17,11 +17,10 @@ four pre-activations, which are then split. Axes are time-major: inputs ``(T, B,
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
-from rnnbook.checks import check_finite, check_sequence, check_state, check_state_pair
+from rnnbook.checks import check_state_pair
 from rnnbook.numpy.activations import sigmoid
 from rnnbook.numpy.layer import RecurrentLayer
 
@@ -149,11 +148,6 @@ class LSTM(RecurrentLayer):
 
     gate_count = 4
 
-    def __init__(self, input_size: int, hidden_size: int, *,
-                 rng: np.random.Generator | None = None, dtype: Any = np.float64) -> None:
-        super().__init__(input_size, hidden_size, rng=rng, dtype=dtype)
-        self._caches: list[StepCache] = []
-
     def set_forget_bias(self, value: float) -> None:
         """Make the forget gate's total bias :math:`b_{if} + b_{hf}` equal ``value`` in every unit.
 
@@ -188,21 +182,10 @@ class LSTM(RecurrentLayer):
         TypeError, ValueError
             If ``X``, ``state0`` or its members have the wrong type, shape, or hold NaN/inf.
         """
-        T, B = check_sequence(X, self.input_size, "X")
-        X = np.asarray(X, dtype=self.dtype)
-        check_finite(X, "X")
-        H = self.hidden_size
-        if state0 is None:
-            h = np.zeros((B, H), dtype=self.dtype)
-            c = np.zeros((B, H), dtype=self.dtype)
-        else:
-            h0, c0 = check_state_pair(state0, "state0")
-            check_state(h0, B, H, "h0")
-            check_state(c0, B, H, "c0")
-            h, c = np.asarray(h0, dtype=self.dtype), np.asarray(c0, dtype=self.dtype)
-            check_finite(h, "h0")
-            check_finite(c, "c0")
-        Y = np.empty((T, B, H), dtype=self.dtype)
+        X, T, B = self._check_input(X)
+        h0, c0 = (None, None) if state0 is None else check_state_pair(state0, "state0")
+        h, c = self._check_state(h0, B, "h0"), self._check_state(c0, B, "c0")
+        Y = np.empty((T, B, self.hidden_size), dtype=self.dtype)
         self._caches = []  # one per step, for the backward pass
         for t in range(T):
             h, c, cache = lstm_step_forward(X[t], h, c, self.params)
@@ -238,23 +221,8 @@ class LSTM(RecurrentLayer):
         TypeError, ValueError
             If ``dY``, ``dh_T`` or ``dc_T`` does not match the shapes of that forward pass.
         """
-        if not self._caches:
-            raise RuntimeError("backward() needs a forward() first: there is nothing to backpropagate through")
-        T, B, H = len(self._caches), self._caches[0][0].shape[0], self.hidden_size
-        check_sequence(dY, H, "dY")
-        if tuple(dY.shape) != (T, B, H):
-            raise ValueError(f"dY must have the shape of the last forward's outputs (T, B, H) = {(T, B, H)}, got {tuple(dY.shape)}")
-        dY = np.asarray(dY, dtype=self.dtype)
-        check_finite(dY, "dY")
-        final = {}
-        for name, value in (("dh_T", dh_T), ("dc_T", dc_T)):
-            if value is None:
-                final[name] = np.zeros((B, H), dtype=self.dtype)
-            else:
-                check_state(value, B, H, name)
-                final[name] = np.asarray(value, dtype=self.dtype)
-                check_finite(final[name], name)
-        dh_next, dc_next = final["dh_T"], final["dc_T"]
+        dY, T, B = self._check_upstream(dY)
+        dh_next, dc_next = self._check_state(dh_T, B, "dh_T"), self._check_state(dc_T, B, "dc_T")
         grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         dX = np.empty((T, B, self.input_size), dtype=self.dtype)
         for t in reversed(range(T)):

@@ -71,7 +71,7 @@ outputs: setup
 	done
 
 bench: setup
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --device cpu --T 50 --B 32 --H 128 || exit 1; done
 
 clean:
 	rm -rf _build .pytest_cache

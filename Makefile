@@ -70,8 +70,10 @@ outputs: setup
 		$(BIN)/jupytext --sync $$md >/dev/null || exit 1; \
 	done
 
+# On the best available device; e.g. make bench BENCH_ARGS="--device cpu --T 50 --B 32 --H 128"
+BENCH_ARGS ?=
 bench: setup
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --device cpu --T 50 --B 32 --H 128 || exit 1; done
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done
 
 clean:
 	rm -rf _build .pytest_cache

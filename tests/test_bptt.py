@@ -88,7 +88,7 @@ def test_gradcheck_flags_a_wrong_gradient():
     loss()
     wrong = {name: np.zeros_like(p) for name, p in layer.params.items()}
     for t in range(5):  # each step's own output only: no recurrent term
-        _, _, g = rnnbook.numpy.rnn_step_backward(dY[t], layer._caches[t], layer.params)
+        _, _, g = rnnbook.numpy.rnn_step_backward(dY[t], layer.caches[t], layer.params)
         for name in wrong:
             wrong[name] += g[name]
     report = check_gradients(loss, layer.params, wrong)

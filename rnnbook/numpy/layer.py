@@ -101,6 +101,11 @@ class RecurrentLayer:
             new[name] = value
         self.params = new
 
+    @property
+    def caches(self) -> list[tuple]:
+        """The per-step caches of the last :meth:`forward` (what each step's backward needs), read-only."""
+        return list(self._caches)
+
     def _check_input(self, X: Any) -> tuple[np.ndarray, int, int]:
         """``X`` checked to be (T, B, D) and finite, as this layer's dtype; with ``(T, B)``."""
         T, B = check_sequence(X, self.input_size, "X")

@@ -1,6 +1,6 @@
 """Gradient clipping for torch parameters (chapter 2), in place, like ``torch.nn.utils``.
 
-Written out so the chapter can show what clipping does; ``tests/test_clip.py`` checks these
+Written out so the chapter can show what clipping does; ``tests/test_bptt.py`` checks these
 against ``torch.nn.utils.clip_grad_norm_`` and ``clip_grad_value_``.
 """
 

@@ -31,6 +31,16 @@ def check_size(name: str, value: Any) -> int:
     return int(value)
 
 
+def check_positive(name: str, value: Any) -> float:
+    """Return ``value`` if it is a positive number (a threshold, a rate), else raise ``ValueError``.
+
+    NaN is refused too (``not nan > 0``).
+    """
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
 def check_nonlinearity(nonlinearity: Any) -> str:
     """Return ``nonlinearity`` if it is ``"tanh"`` or ``"relu"``, else raise ``ValueError``."""
     if nonlinearity not in NONLINEARITIES:

@@ -106,3 +106,21 @@ def test_numpy_layer_bad_rng_and_dtype():
         rnnbook.numpy.RNN(3, 4, rng=0)
     with pytest.raises(TypeError, match="dtype must be a floating type, got int32"):
         rnnbook.numpy.RNN(3, 4, dtype=np.int32)
+
+
+def test_clipping_thresholds_must_be_positive_numbers():
+    """Zero, negative and NaN thresholds are refused by name, in NumPy and torch alike."""
+    from rnnbook.numpy.clip import clip_grad_norm, clip_grad_value
+    from rnnbook.torch.clip import clip_grad_norm_, clip_grad_value_
+
+    g = {"w": np.ones(3)}
+    p = [torch.nn.Parameter(torch.ones(3))]
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="max_norm must be positive"):
+            clip_grad_norm(g, bad)
+        with pytest.raises(ValueError, match="clip_value must be positive"):
+            clip_grad_value(g, bad)
+        with pytest.raises(ValueError, match="max_norm must be positive"):
+            clip_grad_norm_(p, bad)
+        with pytest.raises(ValueError, match="clip_value must be positive"):
+            clip_grad_value_(p, bad)

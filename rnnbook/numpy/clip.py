@@ -11,6 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from rnnbook.checks import check_positive
+
 
 def global_norm(grads: Mapping[str, np.ndarray]) -> float:
     """:math:`\\sqrt{\\sum_k \\lVert g_k \\rVert_F^2}` over all arrays in ``grads``."""
@@ -39,8 +41,7 @@ def clip_grad_norm(grads: Mapping[str, np.ndarray], max_norm: float) -> tuple[di
     ValueError
         If ``max_norm`` is not positive, or the norm is NaN or infinite.
     """
-    if not max_norm > 0:
-        raise ValueError(f"max_norm must be positive, got {max_norm}")
+    check_positive("max_norm", max_norm)
     norm = global_norm(grads)
     if not np.isfinite(norm):
         raise ValueError(f"the gradients' global norm is {norm}: clipping cannot repair NaN or inf")
@@ -56,6 +57,5 @@ def clip_grad_value(grads: Mapping[str, np.ndarray], clip_value: float) -> dict[
     ValueError
         If ``clip_value`` is not positive.
     """
-    if not clip_value > 0:
-        raise ValueError(f"clip_value must be positive, got {clip_value}")
+    check_positive("clip_value", clip_value)
     return {name: np.clip(g, -clip_value, clip_value) for name, g in grads.items()}

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor
 
+from rnnbook.checks import check_positive
+
 
 def _grads(parameters: Iterable[Tensor]) -> list[Tensor]:
     if isinstance(parameters, Tensor):
@@ -42,8 +44,7 @@ def clip_grad_norm_(parameters: Iterable[Tensor], max_norm: float) -> Tensor:
     ValueError
         If ``max_norm`` is not positive.
     """
-    if not max_norm > 0:
-        raise ValueError(f"max_norm must be positive, got {max_norm}")
+    check_positive("max_norm", max_norm)
     parameters = list(parameters) if not isinstance(parameters, Tensor) else [parameters]
     norm = grad_norm(parameters)
     scale = torch.clamp(max_norm / (norm + 1e-6), max=1.0)  # min(1, max_norm / ||g||)
@@ -60,7 +61,6 @@ def clip_grad_value_(parameters: Iterable[Tensor], clip_value: float) -> None:
     ValueError
         If ``clip_value`` is not positive.
     """
-    if not clip_value > 0:
-        raise ValueError(f"clip_value must be positive, got {clip_value}")
+    check_positive("clip_value", clip_value)
     for g in _grads(parameters):
         g.clamp_(-clip_value, clip_value)

@@ -25,12 +25,21 @@ class StateDictError(ValueError, KeyError):
     __str__ = ValueError.__str__  # KeyError would print the message in quotes
 
 
-def _describe(value: Any) -> str:
+def given(value: Any) -> str:
     """``'float 3.0'``, ``'ndarray of shape (2, 3) and dtype int64'``: what was given."""
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         return f"{type(value).__name__} of shape {tuple(value.shape)} and dtype {value.dtype}"
     text = repr(value)
     return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def require_torch(module: str) -> None:
+    """Raise an ``ImportError`` that says how to install PyTorch if it is missing (``module`` needs it)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError as err:
+        raise ImportError(f"{module} needs PyTorch, which is not installed: install it with "
+                          f"`pip install 'rnnbook[torch]'` (or see https://pytorch.org)") from err
 
 
 def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -45,11 +54,12 @@ def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | 
     ValueError
         If it is outside the range.
     """
-    low = "" if minimum is None else f" >= {minimum}"
-    high = "" if maximum is None else f" <= {maximum}"
-    expected = f"an int{low}{' and' if low and high else ''}{high}"
+    if maximum is not None:
+        expected = f"an int in [{minimum}, {maximum}]" if minimum is not None else f"an int <= {maximum}"
+    else:
+        expected = {None: "an int", 0: "a non-negative int", 1: "a positive int"}.get(minimum, f"an int >= {minimum}")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be {expected}, got {_describe(value)}")
+        raise TypeError(f"{name} must be {expected}, got {given(value)}")
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise ValueError(f"{name} must be {expected}, got {value}")
     return int(value)
@@ -66,7 +76,7 @@ def check_size(name: str, value: Any) -> int:
         If ``value < 1``.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive int, got {_describe(value)}")
+        raise TypeError(f"{name} must be a positive int, got {given(value)}")
     if value < 1:
         raise ValueError(f"{name} must be a positive int, got {value}")
     return int(value)
@@ -83,7 +93,7 @@ def check_positive(name: str, value: Any) -> float:
         If it is zero, negative, NaN or infinite.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive number, got {_describe(value)}")
+        raise TypeError(f"{name} must be a positive number, got {given(value)}")
     if not value > 0:  # also refuses NaN
         raise ValueError(f"{name} must be positive, got {value}")
     if not np.isfinite(value):
@@ -102,7 +112,7 @@ def check_finite_number(name: str, value: Any) -> float:
         If it is NaN or infinite.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+        raise TypeError(f"{name} must be a real number, got {given(value)}")
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return float(value)
@@ -114,7 +124,7 @@ def check_bool(name: str, value: Any) -> bool:
     A truthy string such as ``"no"`` would otherwise be taken as True.
     """
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {_describe(value)}")
+        raise TypeError(f"{name} must be a bool, got {given(value)}")
     return bool(value)
 
 
@@ -130,10 +140,29 @@ def check_nonlinearity(nonlinearity: Any) -> str:
     return str(check_option("nonlinearity", nonlinearity, NONLINEARITIES))
 
 
+def check_float_dtype(name: str, dtype: Any) -> np.dtype:
+    """Return ``dtype`` as a NumPy floating dtype (``np.float32``, ``"float64"``...), else raise ``TypeError``."""
+    try:
+        result = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be a NumPy floating type such as numpy.float64, got {dtype!r}") from None
+    if not np.issubdtype(result, np.floating):
+        raise TypeError(f"{name} must be a floating type, got {result}")
+    return result
+
+
+def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
+    """Return ``rng`` if it is a ``numpy.random.Generator``, else raise ``TypeError``."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name} must be a numpy.random.Generator, got {given(rng)} "
+                        f"(make one with numpy.random.default_rng(seed))")
+    return rng
+
+
 def check_callable(name: str, value: Any, expected: str) -> Any:
     """Return ``value`` if it can be called, else raise ``TypeError`` saying what was ``expected``."""
     if not callable(value):
-        raise TypeError(f"{name} must be {expected}, got {_describe(value)}")
+        raise TypeError(f"{name} must be {expected}, got {given(value)}")
     return value
 
 
@@ -143,7 +172,7 @@ def _is_floating(dtype: Any) -> bool:
     return bool(getattr(dtype, "is_floating_point", False))  # torch.dtype
 
 
-def _is_real_numeric(dtype: Any) -> bool:
+def is_real_numeric(dtype: Any) -> bool:
     """Floating or integer, but not bool, complex, object or text (NumPy or torch dtypes)."""
     if isinstance(dtype, np.dtype):
         return dtype.kind in "fiu"
@@ -165,7 +194,7 @@ def as_real_array(name: str, value: Any, dtype: Any = np.float64) -> np.ndarray:
         If nested lists are ragged.
     """
     if hasattr(value, "detach"):  # a torch tensor, without importing torch here
-        if not _is_real_numeric(value.dtype):
+        if not is_real_numeric(value.dtype):
             raise TypeError(f"{name} must hold real numbers, got a tensor of dtype {value.dtype}")
         value = value.detach().cpu().double().numpy()
     elif not isinstance(value, np.ndarray):
@@ -173,7 +202,7 @@ def as_real_array(name: str, value: Any, dtype: Any = np.float64) -> np.ndarray:
             value = np.asarray(value)
         except ValueError as err:  # ragged nested lists
             raise ValueError(f"{name} must be an array of numbers, got a ragged {type(value).__name__}: {err}") from None
-    if not _is_real_numeric(value.dtype):
+    if not is_real_numeric(value.dtype):
         raise TypeError(f"{name} must hold real numbers (a float or int dtype), got dtype {value.dtype}")
     return np.array(value, dtype=dtype)  # a copy: never aliases the caller's data
 
@@ -185,12 +214,12 @@ def count_nonfinite(x: Any) -> int:
     return int(np.count_nonzero(~np.isfinite(x)))
 
 
-def check_finite(x: Any, name: str) -> None:
-    """Raise ``ValueError`` if an array or tensor holds NaN or infinity (and say how many)."""
+def check_finite(x: Any, name: str, why: str = "") -> None:
+    """Raise ``ValueError`` if an array or tensor holds NaN or infinity (say how many, and ``why``)."""
     bad = count_nonfinite(x)
     if bad:
         size = int(np.prod(tuple(x.shape)))
-        raise ValueError(f"{name} must be finite, but {bad} of its {size} entries are NaN or inf")
+        raise ValueError(f"{name} must be finite, but {bad} of its {size} entries are NaN or inf{why}")
 
 
 def check_sequence(X: Any, input_size: int, name: str = "X") -> tuple[int, int]:
@@ -265,7 +294,7 @@ def check_state_pair(state: Any, name: str = "state0") -> tuple[Any, Any]:
 def _check_matrix(name: str, value: Any, shape: str) -> None:
     """A floating 2-D array or tensor (one time step of a batch), else TypeError/ValueError."""
     if not hasattr(value, "shape") or not hasattr(value, "dtype") or not _is_floating(value.dtype):
-        raise TypeError(f"{name} must be a floating array of shape {shape}, got {_describe(value)}")
+        raise TypeError(f"{name} must be a floating array of shape {shape}, got {given(value)}")
     if len(value.shape) != 2:
         raise ValueError(f"{name} must have shape {shape}, got {tuple(value.shape)}")
 
@@ -297,13 +326,13 @@ def check_step(x: Any, h_prev: Any, params: Any, gate_count: int, c_prev: Any = 
         check_state(c_prev, B, H, "c_prev")
     check_bool("reset_after", reset_after)
     if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a dict of weight_ih, weight_hh, bias_ih, bias_hh, got {_describe(params)}")
+        raise TypeError(f"params must be a dict of weight_ih, weight_hh, bias_ih, bias_hh, got {given(params)}")
     for key, shape in param_shapes(gate_count, D, H).items():
         if key not in params:
             raise StateDictError(f"params must have the key {key!r}; it has {sorted(params)}")
         if tuple(getattr(params[key], "shape", ())) != shape:
             raise ValueError(f"params[{key!r}] must have shape {shape} for D={D}, H={H}, "
-                             f"got {_describe(params[key])}")
+                             f"got {given(params[key])}")
 
 
 def check_step_backward(dh: Any, cache: Any, length: int, dc: Any = None, reset_after: Any = True) -> None:
@@ -317,7 +346,7 @@ def check_step_backward(dh: Any, cache: Any, length: int, dc: Any = None, reset_
         smaller one would broadcast silently), or ``reset_after`` is not a bool.
     """
     if not isinstance(cache, tuple) or len(cache) != length:
-        got = f"a tuple of length {len(cache)}" if isinstance(cache, tuple) else _describe(cache)
+        got = f"a tuple of length {len(cache)}" if isinstance(cache, tuple) else given(cache)
         raise TypeError(f"cache must be the tuple of {length} arrays the step's forward returned, got {got}")
     B, H = cache[1].shape
     _check_matrix("dh", dh, f"(B, H) = ({B}, {H})")
@@ -342,7 +371,7 @@ def check_state_dict(state_dict: Any, shapes: Mapping[str, tuple[int, ...]], str
         If a value has the wrong shape, or holds NaN or inf.
     """
     if not isinstance(state_dict, Mapping):
-        raise TypeError(f"state_dict must be a mapping of parameter names to arrays, got {_describe(state_dict)}")
+        raise TypeError(f"state_dict must be a mapping of parameter names to arrays, got {given(state_dict)}")
     missing = sorted(set(shapes) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(shapes))
     if strict and (missing or unexpected):
@@ -356,7 +385,7 @@ def check_state_dict(state_dict: Any, shapes: Mapping[str, tuple[int, ...]], str
         value = state_dict[name]
         key = f"state_dict[{name!r}]"
         if hasattr(value, "detach"):
-            if not _is_real_numeric(value.dtype):
+            if not is_real_numeric(value.dtype):
                 raise TypeError(f"{key} must hold real numbers, got a tensor of dtype {value.dtype}")
         else:
             value = as_real_array(key, value)

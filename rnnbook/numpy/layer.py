@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnbook.checks import (as_real_array, check_finite, check_sequence, check_size, check_state, check_state_dict,
-                            param_shapes)
+from rnnbook.checks import (as_real_array, check_finite, check_float_dtype, check_rng, check_sequence, check_size,
+                            check_state, check_state_dict, param_shapes)
 
 
 class RecurrentLayer:
@@ -44,16 +44,8 @@ class RecurrentLayer:
                  dtype: Any = np.float64) -> None:
         self.input_size = check_size("input_size", input_size)
         self.hidden_size = check_size("hidden_size", hidden_size)
-        try:
-            self.dtype = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"dtype must be a NumPy floating type such as numpy.float64, got {dtype!r}") from None
-        if not np.issubdtype(self.dtype, np.floating):
-            raise TypeError(f"dtype must be a floating type, got {self.dtype}")
-        if rng is None:
-            rng = np.random.default_rng()
-        elif not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        self.dtype = check_float_dtype("dtype", dtype)
+        rng = np.random.default_rng() if rng is None else check_rng(rng)
         k = 1.0 / np.sqrt(self.hidden_size)
         self.params: dict[str, np.ndarray] = {
             name: rng.uniform(-k, k, size=shape).astype(self.dtype)

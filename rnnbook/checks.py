@@ -25,6 +25,11 @@ class StateDictError(ValueError, KeyError):
     __str__ = ValueError.__str__  # KeyError would print the message in quotes
 
 
+class NoForwardError(RuntimeError, ValueError):
+    """``backward()`` called before any ``forward()``: a ``RuntimeError`` (calls in the wrong order),
+    and a ``ValueError`` like every other bad-input error of the package."""
+
+
 def given(value: Any) -> str:
     """``'float 3.0'``, ``'ndarray of shape (2, 3) and dtype int64'``: what was given."""
     if hasattr(value, "shape") and hasattr(value, "dtype"):
@@ -382,15 +387,29 @@ def check_state_dict(state_dict: Any, shapes: Mapping[str, tuple[int, ...]], str
     for name, shape in shapes.items():
         if name not in state_dict:
             continue
-        value = state_dict[name]
         key = f"state_dict[{name!r}]"
-        if hasattr(value, "detach"):
-            if not is_real_numeric(value.dtype):
-                raise TypeError(f"{key} must hold real numbers, got a tensor of dtype {value.dtype}")
-        else:
-            value = as_real_array(key, value)
+        value = check_param_value(key, state_dict[name])
         if tuple(value.shape) != shape:
             raise ValueError(f"{key} must have shape {shape}, got {tuple(value.shape)}")
-        check_finite(value, key)
         checked[name] = value
     return checked
+
+
+def check_param_value(name: str, value: Any) -> Any:
+    """A parameter's value checked to be real and finite: tensors as they are, anything else as a
+    float64 NumPy array.
+
+    Raises
+    ------
+    TypeError
+        If it is complex (the imaginary part would be dropped), bool or not numeric.
+    ValueError
+        If it holds NaN or inf.
+    """
+    if hasattr(value, "detach"):
+        if not is_real_numeric(value.dtype):
+            raise TypeError(f"{name} must hold real numbers, got a tensor of dtype {value.dtype}")
+    else:
+        value = as_real_array(name, value)
+    check_finite(value, name)
+    return value

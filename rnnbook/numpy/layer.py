@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnbook.checks import (as_real_array, check_finite, check_float_dtype, check_rng, check_sequence, check_size,
+from rnnbook.checks import (NoForwardError, as_real_array, check_finite, check_float_dtype, check_rng, check_sequence, check_size,
                             check_state, check_state_dict, param_shapes)
 
 
@@ -118,7 +118,7 @@ class RecurrentLayer:
     def _check_upstream(self, dY: Any) -> tuple[np.ndarray, int, int]:
         """``dY`` checked against the outputs (T, B, H) of the last :meth:`forward`; with ``(T, B)``."""
         if not self._caches:
-            raise RuntimeError("backward() needs a forward() first: there is nothing to backpropagate through")
+            raise NoForwardError("backward() needs a forward() first: there is nothing to backpropagate through")
         T, B, H = len(self._caches), self._caches[0][0].shape[0], self.hidden_size
         check_sequence(dY, H, "dY")
         if tuple(dY.shape) != (T, B, H):

@@ -32,7 +32,7 @@ class NoForwardError(RuntimeError, ValueError):
 
 def given(value: Any) -> str:
     """``'float 3.0'``, ``'ndarray of shape (2, 3) and dtype int64'``: what was given."""
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
+    if hasattr(value, "shape") and hasattr(value, "dtype") and len(value.shape) > 0:
         return f"{type(value).__name__} of shape {tuple(value.shape)} and dtype {value.dtype}"
     text = repr(value)
     return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"

@@ -25,11 +25,12 @@ from rnnbook.checks import (check_bool, check_sequence, check_size, check_state,
                             check_state_dict, param_shapes)
 
 
-def _check_state_dict_hook(module: RecurrentModule, state_dict: dict[str, Any], prefix: str,
-                           local_metadata: Any, strict: bool, *_: Any) -> None:
-    """Before ``load_state_dict`` copies anything: our checks, and NumPy values made tensors."""
+def _check_state_dict_hook(module: RecurrentModule, state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
+    """Before ``load_state_dict`` copies anything (into this layer alone, or as part of a model):
+    each value of ours checked, and NumPy values made tensors. Keys are checked by
+    :meth:`RecurrentModule.load_state_dict` (torch does not tell a hook whether loading is strict)."""
     ours = {key[len(prefix):]: value for key, value in state_dict.items() if key.startswith(prefix)}
-    for name, value in check_state_dict(ours, module.param_shapes(), strict).items():
+    for name, value in check_state_dict(ours, module.param_shapes(), strict=False).items():
         if not isinstance(value, Tensor):
             state_dict[prefix + name] = torch.as_tensor(value)
 
@@ -81,6 +82,22 @@ class RecurrentModule(nn.Module):
         k = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
             nn.init.uniform_(p, -k, k)
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        """Copy parameters from ``state_dict`` (tensors, or NumPy arrays), as ``nn.Module`` does.
+
+        Raises
+        ------
+        rnnbook.checks.StateDictError
+            If ``strict`` and a key is missing or unexpected (a ``ValueError``, and a ``KeyError``).
+        TypeError
+            If ``state_dict`` is not a mapping, or a value is complex, bool or not numeric.
+        ValueError
+            If a value's shape differs from :meth:`param_shapes`, or it holds NaN or inf.
+        """
+        if strict:
+            check_state_dict(state_dict, self.param_shapes())
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def _time_major(self, X: Tensor) -> tuple[Tensor, int, int]:
         """Check ``X`` and return it time-major with ``(T, B)``."""

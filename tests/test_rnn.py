@@ -146,3 +146,30 @@ def test_load_state_dict_copies(rng):
     layer.load_state_dict(src)
     src["weight_hh"][:] = 0.0
     assert np.abs(layer.params["weight_hh"]).max() > 0
+
+
+def test_step_functions_refuse_an_unknown_nonlinearity():
+    """Issue 9, defect 4: nonlinearity="sigmoid" used to compute relu in the public step functions."""
+    layer = rnnbook.numpy.RNN(3, 4, rng=np.random.default_rng(0))
+    x, h = np.ones((2, 3)), np.zeros((2, 4))
+    with pytest.raises(ValueError, match=r"nonlinearity must be one of \('tanh', 'relu'\), got 'sigmoid'"):
+        rnnbook.numpy.rnn_step_forward(x, h, layer.params, "sigmoid")
+    _, cache = rnnbook.numpy.rnn_step_forward(x, h, layer.params)
+    with pytest.raises(ValueError, match="got 'sigmoid'"):
+        rnnbook.numpy.rnn_step_backward(h, cache, layer.params, "sigmoid")
+
+
+def test_load_state_dict_refuses_non_finite_and_complex_weights():
+    """Issue 9, defect 4: NaN/inf weights were accepted; complex ones lost their imaginary part with a warning."""
+    good = rnnbook.numpy.RNN(3, 4, rng=np.random.default_rng(0)).state_dict()
+    for layer in (rnnbook.numpy.RNN(3, 4), rnnbook.torch.RNN(3, 4, dtype=torch.float64)):
+        convert = (lambda v: v) if isinstance(layer, rnnbook.numpy.RNN) else torch.as_tensor
+        for value, error, message in ((np.inf, ValueError, "weight_hh'\\] must be finite, but 1 of"),
+                                      (np.nan, ValueError, "weight_hh'\\] must be finite"),
+                                      (1j, TypeError, "weight_hh'\\] must hold real numbers.*complex")):
+            W = good["weight_hh"].astype(type(value) if isinstance(value, complex) else np.float64)
+            W[0, 0] = value
+            with pytest.raises(error, match=message):
+                layer.load_state_dict({k: convert(v) for k, v in {**good, "weight_hh": W}.items()})
+    with pytest.raises(ValueError, match="weight_hh_l0'\\] must be finite"):  # rnnbook.state too
+        from_torch_nn({**to_torch_nn(good), "weight_hh_l0": np.full((4, 4), np.nan)})

@@ -119,7 +119,7 @@ def gru_step_backward(dh: np.ndarray, cache: StepCache, params: dict[str, np.nda
     dn = dh * (1.0 - z)                       # dL/dn_t = dL/dh_t * (1 - z_t)
     dz = dh * (h_prev - n)                    # dL/dz_t = dL/dh_t * (h_{t-1} - n_t)
     dh_prev = dh * z                          # dL/dh_{t-1}, direct path = dL/dh_t * z_t
-    da_n = dn * (1.0 - n * n)                 # delta^n_t = dL/dn_t * (1 - n_t^2)     (B, H)
+    da_n = dn * (1.0 - n) * (1.0 + n)         # delta^n_t = dL/dn_t * (1 - n_t^2)     (B, H)
     da_z = dz * z * (1.0 - z)                 # delta^z_t = dL/dz_t * z_t (1 - z_t)   (B, H)
     if reset_after:
         dr = da_n * hn                        # dL/dr_t = delta^n_t * (W_hn h_{t-1} + b_hn)

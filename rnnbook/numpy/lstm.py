@@ -109,7 +109,7 @@ def lstm_step_backward(dh: np.ndarray, dc: np.ndarray, cache: StepCache, params:
     x, h_prev, c_prev, i, f, g, o, tanh_c = cache
     W_ih, W_hh = params["weight_ih"], params["weight_hh"]
     do = dh * tanh_c                             # dL/do_t = dL/dh_t * tanh(c_t)
-    dc = dc + dh * o * (1.0 - tanh_c * tanh_c)   # dL/dc_t = (from c_{t+1}) + dL/dh_t * o_t * tanh'(c_t)
+    dc = dc + dh * o * (1.0 - tanh_c) * (1.0 + tanh_c)  # dL/dc_t = (from c_{t+1}) + dL/dh_t * o_t * tanh'(c_t)
     di = dc * g                                  # dL/di_t = dL/dc_t * g_t
     df = dc * c_prev                             # dL/df_t = dL/dc_t * c_{t-1}
     dg = dc * i                                  # dL/dg_t = dL/dc_t * i_t
@@ -117,7 +117,7 @@ def lstm_step_backward(dh: np.ndarray, dc: np.ndarray, cache: StepCache, params:
     da = np.concatenate([
         di * i * (1.0 - i),                      # through sigma' = sigma (1 - sigma)
         df * f * (1.0 - f),
-        dg * (1.0 - g * g),                      # through tanh' = 1 - tanh^2
+        dg * (1.0 - g) * (1.0 + g),              # through tanh' = 1 - tanh^2 (factored: exact near |g| = 1)
         do * o * (1.0 - o),
     ], axis=1)                                   # delta_t, pre-activations in the order i, f, g, o   (B, 4H)
     grads = {

@@ -140,9 +140,11 @@ def train_regressor(model: nn.Module, make_batch: BatchFn, config: TrainConfig) 
     Returns
     -------
     TrainHistory
-        A step whose loss or gradient norm is NaN or infinite is recorded as such and training
-        stops there, before any update from it (this is how an exploding run shows up, rather
-        than as a silent NaN later).
+        A step whose loss is NaN or infinite is recorded as such and training stops there (this
+        is how an exploding run shows up, rather than as a silent NaN later). So does a step
+        whose gradient norm is NaN or infinite when clipping is on: clipping cannot repair it
+        (:func:`rnnbook.torch.clip.clip_grad_norm_` would raise). Without clipping, such a step
+        is taken as it is: that is what an unclipped run does (chapter 2 shows the result).
 
     Raises
     ------
@@ -179,9 +181,11 @@ def train_regressor(model: nn.Module, make_batch: BatchFn, config: TrainConfig) 
         norm = grad_norm(model.parameters())
         history.losses.append(loss.item())
         history.grad_norms.append(norm.item())
-        if not (np.isfinite(history.losses[-1]) and np.isfinite(history.grad_norms[-1])):
-            break  # recorded; clipping cannot repair it and an update would spread it
+        if not np.isfinite(history.losses[-1]):
+            break
         if config.max_norm is not None:
+            if not np.isfinite(history.grad_norms[-1]):
+                break  # recorded; clipping cannot repair NaN or inf
             clip_grad_norm_(model.parameters(), config.max_norm)
         opt.step()
     if param.device.type == "cuda":

@@ -148,7 +148,7 @@ class RNN(RecurrentLayer):
         Y : ndarray, shape (T, B, H)
             Every state :math:`h_1, \\dots, h_T` (what ``torch.nn.RNN`` calls the output).
         h_T : ndarray, shape (B, H)
-            The final state.
+            The final state, read-only: :meth:`backward` reads it (copy it to change it).
 
         Raises
         ------

@@ -173,7 +173,7 @@ def check_callable(name: str, value: Any, expected: str) -> Any:
 
 def _is_floating(dtype: Any) -> bool:
     if isinstance(dtype, np.dtype):
-        return bool(np.issubdtype(dtype, np.floating))
+        return dtype.kind == "f"  # float16/32/64/longdouble (not complex: kind "c")
     return bool(getattr(dtype, "is_floating_point", False))  # torch.dtype
 
 

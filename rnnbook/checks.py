@@ -10,6 +10,7 @@ finiteness, the values), so they serve NumPy arrays and torch tensors alike, wit
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -99,11 +100,12 @@ def check_positive(name: str, value: Any) -> float:
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a positive number, got {given(value)}")
-    if not value > 0:  # also refuses NaN
+    number = float(value)
+    if not number > 0:  # also refuses NaN
         raise ValueError(f"{name} must be positive, got {value}")
-    if not np.isfinite(value):
+    if not math.isfinite(number):
         raise ValueError(f"{name} must be finite, got {value}")
-    return float(value)
+    return number
 
 
 def check_finite_number(name: str, value: Any) -> float:
@@ -118,9 +120,10 @@ def check_finite_number(name: str, value: Any) -> float:
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {given(value)}")
-    if not np.isfinite(value):
+    number = float(value)
+    if not math.isfinite(number):
         raise ValueError(f"{name} must be finite, got {value}")
-    return float(value)
+    return number
 
 
 def check_bool(name: str, value: Any) -> bool:

@@ -74,11 +74,6 @@ def np_forward(kind, X, state=None, dtype=np.float64):
     return np_layer(kind, dtype).forward(X, state)
 
 
-def np_state(kind, h):
-    """The initial-state argument of a kind: h0, or the pair (h0, c0) with h in the slot named."""
-    return h
-
-
 def np_backward(kind, dY=None, **finals):
     layer = np_layer(kind)
     layer.forward(X_np())

@@ -5,7 +5,7 @@ Subpackages and modules (each one topic):
 - ``rnnbook.numpy``: reference layers with hand-written forward and backward passes.
 - ``rnnbook.torch``: the same layers as torch modules (any device, autograd).
 - ``rnnbook.state``: moving state dicts between our layers and ``torch.nn``.
-- ``rnnbook.checks``: the argument checks every layer shares (clear errors for bad input).
+- ``rnnbook.checks``: the one validation module: every argument check of the package (clear errors for bad input).
 - ``rnnbook.gradcheck``: finite-difference gradient checks and relative errors.
 - ``rnnbook.tbptt``: truncated backpropagation through time, TBPTT(k1, k2).
 - ``rnnbook.train``: a small training loop for sequence regression.

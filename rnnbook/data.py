@@ -10,17 +10,21 @@ from typing import Any
 
 import numpy as np
 
-from rnnbook.checks import check_size
+from rnnbook.checks import check_float_dtype, check_int, check_rng, check_size
 
 
 def adding_problem(batch_size: int, T: int, rng: np.random.Generator,
                    dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
-    """The adding problem of Hochreiter & Schmidhuber (1997): a test of long-range memory.
+    """The adding problem, in the variant of Le et al. (2015): a test of long-range memory.
 
     Each sequence has two channels: ``X[:, b, 0]`` holds values drawn uniformly from [0, 1), and
-    ``X[:, b, 1]`` marks exactly two positions with a 1, one in the first half of the sequence and
-    one in the second. The target is the sum of the two marked values, so a model must remember
-    the first marked value for up to ``T`` steps.
+    ``X[:, b, 1]`` marks exactly two positions with a 1, one drawn uniformly from the first half of
+    the sequence (steps ``0 .. T//2 - 1``) and one from the second (``T//2 .. T - 1``). The target
+    is the sum of the two marked values, so a model must remember the first marked value for up to
+    ``T`` steps. This is the form of Le et al. (2015) {cite}`le2015simple`, also used by Arjovsky,
+    Shah & Bengio (2016, "Unitary evolution recurrent neural networks"). The original, Experiment 4 of Hochreiter & Schmidhuber (1997)
+    {cite}`hochreiter1997long`, differs: values in [-1, 1], the first marker among the first ten
+    steps and the second in the first half, and the target 0.5 + (X1 + X2) / 4.
 
     Predicting the mean target (1.0) for every sequence gives a mean squared error of
     :math:`\\operatorname{Var}(u_1 + u_2) = 2/12 \\approx 0.167`: the baseline to beat.
@@ -42,13 +46,14 @@ def adding_problem(batch_size: int, T: int, rng: np.random.Generator,
     Raises
     ------
     TypeError, ValueError
-        If ``batch_size`` or ``T`` is not a positive int, ``T < 2``, or ``rng`` is not a Generator.
+        If ``batch_size`` or ``T`` is not a positive int, ``T < 2``, ``rng`` is not a Generator,
+        or ``dtype`` is not a floating type.
     """
     B, T = check_size("batch_size", batch_size), check_size("T", T)
     if T < 2:
         raise ValueError(f"T must be at least 2 (one marker in each half), got {T}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    check_rng(rng)
+    dtype = check_float_dtype("dtype", dtype)
     values = rng.random((T, B))
     half = T // 2
     first = rng.integers(0, half, size=B)         # one marker in the first half
@@ -90,13 +95,13 @@ def delayed_echo(batch_size: int, T: int, delay: int, rng: np.random.Generator,
     Raises
     ------
     TypeError, ValueError
-        If a size is not a positive int, ``delay`` is outside ``[0, T)``, or ``rng`` is not a Generator.
+        If a size is not a positive int, ``delay`` is not an int in ``[0, T)``, ``rng`` is not a
+        Generator, or ``dtype`` is not a floating type.
     """
     B, T = check_size("batch_size", batch_size), check_size("T", T)
-    if isinstance(delay, bool) or not isinstance(delay, (int, np.integer)) or not 0 <= delay < T:
-        raise ValueError(f"delay must be an int in [0, T) = [0, {T}), got {delay!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    delay = check_int("delay", delay, minimum=0, maximum=T - 1)
+    check_rng(rng)
+    dtype = check_float_dtype("dtype", dtype)
     X = rng.standard_normal((T, B, 1)).astype(dtype)
     Y = np.zeros_like(X)
     Y[delay:] = X[: T - delay]  # y_t = x_{t-d}

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from rnnbook.checks import require_torch
+
+require_torch("rnnbook.device")  # a clear ImportError if torch is missing
+
 import torch
 
 

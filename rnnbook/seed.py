@@ -7,6 +7,8 @@ import random
 
 import numpy as np
 
+from rnnbook.checks import check_int
+
 
 def seed_everything(seed: int) -> np.random.Generator:
     """Seed ``random``, NumPy's global generator and torch (CPU and every GPU, if installed).
@@ -14,7 +16,7 @@ def seed_everything(seed: int) -> np.random.Generator:
     Parameters
     ----------
     seed : int
-        A non-negative integer.
+        A non-negative integer (a NumPy integer is converted to int).
 
     Returns
     -------
@@ -25,12 +27,9 @@ def seed_everything(seed: int) -> np.random.Generator:
     Raises
     ------
     TypeError, ValueError
-        If ``seed`` is not a non-negative int.
+        If ``seed`` is not a non-negative int (bools, floats and None are refused).
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be a non-negative int, got {type(seed).__name__} {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed}")
+    seed = check_int("seed", seed, minimum=0)  # np.int64(3) becomes 3, which random.seed accepts
     random.seed(seed)
     np.random.seed(seed % 2**32)
     os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses; this process's hashing is fixed at start

@@ -3,7 +3,8 @@
 Our layers (``rnnbook.numpy`` and ``rnnbook.torch``) name their parameters exactly like
 ``torch.nn.RNNCell`` / ``LSTMCell`` / ``GRUCell``: ``weight_ih``, ``weight_hh``, ``bias_ih``,
 ``bias_hh``. The multi-step modules ``torch.nn.RNN`` / ``LSTM`` / ``GRU`` add a layer suffix:
-``weight_ih_l0`` and so on. These two functions translate between the forms, nothing else.
+``weight_ih_l0`` and so on. These two functions translate between the forms, nothing else; on the way they check that each
+value is real and finite (the layers' ``load_state_dict`` checks the shapes).
 """
 
 from __future__ import annotations
@@ -11,8 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from rnnbook.checks import StateDictError, check_int, check_param_value, given
+
 V = TypeVar("V")
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def _check_mapping(name: str, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping of parameter names to arrays, got {given(value)}")
 
 
 def from_torch_nn(state_dict: Mapping[str, V], layer: int = 0) -> dict[str, V]:
@@ -23,17 +31,24 @@ def from_torch_nn(state_dict: Mapping[str, V], layer: int = 0) -> dict[str, V]:
 
     Raises
     ------
-    KeyError
+    rnnbook.checks.StateDictError
         If a parameter of that layer is missing, or the state dict is bidirectional
-        (``..._reverse`` keys), which our single-direction layers cannot hold.
+        (``..._reverse`` keys), which our single-direction layers cannot hold (a ``ValueError``
+        and a ``KeyError``).
+    TypeError, ValueError
+        If ``state_dict`` is not a mapping, ``layer`` is not a non-negative int, or a value is
+        complex, bool, non-numeric, NaN or inf.
     """
-    if any(k.endswith("_reverse") for k in state_dict):
-        raise KeyError("state_dict is of a bidirectional module; rnnbook layers are one-directional")
+    _check_mapping("state_dict", state_dict)
+    layer = check_int("layer", layer, minimum=0)
+    if any(str(k).endswith("_reverse") for k in state_dict):
+        raise StateDictError("state_dict is of a bidirectional module (it has '_reverse' keys); rnnbook layers are one-directional")
     out = {}
     for name in PARAM_NAMES:
         key = f"{name}_l{layer}"
         if key not in state_dict:
-            raise KeyError(f"state_dict has no {key!r}; its keys are {sorted(state_dict)}")
+            raise StateDictError(f"state_dict has no {key!r}; its keys are {sorted(state_dict)}")
+        check_param_value(f"state_dict[{key!r}]", state_dict[key])
         out[name] = state_dict[key]
     return out
 
@@ -43,10 +58,17 @@ def to_torch_nn(params: Mapping[str, Any], layer: int = 0) -> dict[str, Any]:
 
     Raises
     ------
-    KeyError
+    rnnbook.checks.StateDictError
         If one of ``weight_ih, weight_hh, bias_ih, bias_hh`` is missing.
+    TypeError, ValueError
+        If ``params`` is not a mapping, ``layer`` is not a non-negative int, or a value is
+        complex, bool, non-numeric, NaN or inf.
     """
+    _check_mapping("params", params)
+    layer = check_int("layer", layer, minimum=0)
     missing = [n for n in PARAM_NAMES if n not in params]
     if missing:
-        raise KeyError(f"params is missing {missing}; expected keys {list(PARAM_NAMES)}")
+        raise StateDictError(f"params is missing {missing}; expected keys {list(PARAM_NAMES)}")
+    for name in PARAM_NAMES:
+        check_param_value(f"params[{name!r}]", params[name])
     return {f"{name}_l{layer}": params[name] for name in PARAM_NAMES}

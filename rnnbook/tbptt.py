@@ -16,7 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rnnbook.checks import check_callable, check_size, given, require_torch
+
+require_torch("rnnbook.tbptt")  # a clear ImportError if torch is missing
+
 from torch import Tensor, nn
+
 
 State = Any  # a Tensor (B, H), a pair (h, c) for an LSTM, or None
 
@@ -28,6 +33,40 @@ def detach_state(state: State) -> State:
     if isinstance(state, tuple):
         return tuple(s.detach() for s in state)
     return state.detach()
+
+
+def check_tbptt_arguments(layer: Any, head: Any, X: Any, targets: Any, loss_fn: Any, k1: Any,
+                          k2: Any) -> tuple[int, int, int]:
+    """Check the arguments of :func:`truncated_bptt`; return ``(T, k1, k2)`` (``k2`` defaulted to ``k1``).
+
+    Raises
+    ------
+    TypeError
+        If ``layer``, ``head`` or ``loss_fn`` cannot be called, ``X`` or ``targets`` is not a
+        tensor (a list, a NumPy array), or ``k1``/``k2`` is not an int.
+    ValueError
+        If ``X`` has no time step, ``targets`` has another length, ``k1 < 1``, or ``k2`` is not a
+        multiple of ``k1`` at least ``k1``.
+    """
+    check_callable("layer", layer, "a recurrent layer, layer(X, state) -> (Y, state)")
+    check_callable("head", head, "a module mapping outputs (t, B, H) to predictions (t, B, O)")
+    check_callable("loss_fn", loss_fn, "a function loss_fn(predictions, targets) -> scalar tensor")
+    for name, value in (("X", X), ("targets", targets)):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, time-major (T, B, ...), got {given(value)} "
+                            f"(convert with torch.as_tensor)")
+        if value.dim() < 2:
+            raise ValueError(f"{name} must be time-major (T, B, ...), got shape {tuple(value.shape)}")
+    T = X.shape[0]
+    if T < 1:
+        raise ValueError(f"X must have at least one time step, got shape {tuple(X.shape)}")
+    if targets.shape[0] != T:
+        raise ValueError(f"targets must have T={T} steps like X, got shape {tuple(targets.shape)}")
+    k1 = check_size("k1", k1)
+    k2 = k1 if k2 is None else check_size("k2", k2)
+    if k2 < k1 or k2 % k1:
+        raise ValueError(f"k2 must be a multiple of k1={k1} and at least k1, got {k2!r}")
+    return T, k1, k2
 
 
 def truncated_bptt(layer: nn.Module, head: nn.Module, X: Tensor, targets: Tensor,
@@ -60,18 +99,11 @@ def truncated_bptt(layer: nn.Module, head: nn.Module, X: Tensor, targets: Tensor
 
     Raises
     ------
-    ValueError
-        If ``k1 < 1``, ``k2`` is not a positive multiple of ``k1``, or ``X`` and ``targets`` differ
-        in length.
+    TypeError, ValueError
+        As :func:`check_tbptt_arguments`: ``X`` and ``targets`` must be tensors of the same,
+        non-zero length, ``k1`` a positive int and ``k2`` a multiple of ``k1``.
     """
-    T = X.shape[0]
-    k2 = k1 if k2 is None else k2
-    if isinstance(k1, bool) or not isinstance(k1, int) or k1 < 1:
-        raise ValueError(f"k1 must be a positive int, got {k1!r}")
-    if isinstance(k2, bool) or not isinstance(k2, int) or k2 < k1 or k2 % k1:
-        raise ValueError(f"k2 must be a multiple of k1={k1} and at least k1, got {k2!r}")
-    if targets.shape[0] != T:
-        raise ValueError(f"targets must have T={T} steps like X, got shape {tuple(targets.shape)}")
+    T, k1, k2 = check_tbptt_arguments(layer, head, X, targets, loss_fn, k1, k2)
     states = {0: detach_state(state0)}  # the detached state at each chunk boundary (multiples of k1)
     total = 0.0
     for chunk_start in range(0, T, k1):

@@ -234,3 +234,72 @@ def test_torch_clipping_matches_torch_nn_utils():
     torch.nn.utils.clip_grad_value_(b.parameters(), 0.01)
     for p, q in zip(a.parameters(), b.parameters()):
         assert torch.equal(p.grad, q.grad)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_changing_inputs_or_outputs_after_forward_cannot_change_the_gradients(kind):
+    """Issue 9, defect 2: the RNN's returned h_T was the array backward read (dW_hh moved by 1.17).
+
+    The layers copy X and the initial state, and keep their caches read-only: writes to the
+    caller's arrays or to the returned outputs change nothing, and a write to an array that
+    backward reads (the RNN's h_T) raises instead of silently changing the gradients.
+    """
+    rng = np.random.default_rng(0)
+    layer = getattr(rnnbook.numpy, kind)(3, 4, rng=rng)
+    X, h0, dY = rng.normal(size=(6, 2, 3)), rng.normal(size=(2, 4)), rng.normal(size=(6, 2, 4))
+    state0 = (h0, h0.copy()) if kind == "LSTM" else h0
+    Y, final = layer.forward(X, state0)
+    expected = layer.backward(dY)
+    X[:] = 7.0
+    h0[:] = -3.0
+    Y[:] = 0.0
+    for h in (final if kind == "LSTM" else (final,)):
+        if h.flags.writeable:
+            h[:] = 5.0
+        else:
+            with pytest.raises(ValueError, match="read-only"):
+                h[:] = 5.0
+    for cache in layer.caches:
+        for array in cache:
+            with pytest.raises(ValueError, match="read-only"):
+                array[...] = 0.0
+    again = layer.backward(dY)
+    for name, g in expected.items():
+        assert np.array_equal(again[name], g), name
+
+
+def _np_grads(bad):
+    return {"weight_ih": np.ones((2, 2)), "weight_hh": np.array([1.0, bad, 2.0])}
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_clipping_refuses_non_finite_gradients_in_both_backends(bad):
+    """Issue 9, defect 5: one policy for both backends and both kinds of clipping, as
+    torch.nn.utils.clip_grad_norm_(..., error_if_nonfinite=True): a ValueError naming the gradient,
+    and nothing changed (torch's own default turned inf into NaN and zeros)."""
+    for clip in (lambda g: clip_grad_norm(g, 1.0), lambda g: clip_grad_value(g, 1.0)):
+        with pytest.raises(ValueError, match=r"grads\['weight_hh'\] must be finite, but 1 of its 3 entries.*cannot repair"):
+            clip(_np_grads(bad))
+    for clip_ in (lambda p: clip_grad_norm_(p, 1.0), lambda p: clip_grad_value_(p, 1.0)):
+        params = [torch.nn.Parameter(torch.ones(2, 2)), torch.nn.Parameter(torch.ones(3))]
+        params[0].grad = torch.full((2, 2), 10.0)
+        params[1].grad = torch.tensor([1.0, bad, 2.0])
+        with pytest.raises(ValueError, match=r"parameters\[1\]\.grad \(shape \(3,\)\) must be finite"):
+            clip_(params)
+        assert torch.equal(params[0].grad, torch.full((2, 2), 10.0))  # not scaled before the error
+    reference = [torch.nn.Parameter(torch.ones(3))]
+    reference[0].grad = torch.tensor([1.0, bad, 2.0])
+    with pytest.raises(RuntimeError, match="non-finite"):  # the behaviour we follow, in torch itself
+        torch.nn.utils.clip_grad_norm_(reference, 1.0, error_if_nonfinite=True)
+
+
+def test_truncated_bptt_refuses_empty_sequences_and_lists():
+    """Issue 9, defects 4 and 6: an empty sequence returned loss 0.0; lists failed deep inside."""
+    layer, head = rnnbook.torch.RNN(2, 3), torch.nn.Linear(3, 1)
+    mse = torch.nn.functional.mse_loss
+    with pytest.raises(ValueError, match=r"X must have at least one time step, got shape \(0, 4, 2\)"):
+        truncated_bptt(layer, head, torch.zeros(0, 4, 2), torch.zeros(0, 4, 1), mse, k1=2)
+    with pytest.raises(TypeError, match="X must be a torch.Tensor.*got list"):
+        truncated_bptt(layer, head, torch.zeros(5, 4, 2).tolist(), torch.zeros(5, 4, 1), mse, k1=2)
+    with pytest.raises(TypeError, match="targets must be a torch.Tensor.*got ndarray"):
+        truncated_bptt(layer, head, torch.zeros(5, 4, 2), np.zeros((5, 4, 1)), mse, k1=2)

@@ -124,3 +124,19 @@ def test_clipping_thresholds_must_be_positive_numbers():
             clip_grad_norm_(p, bad)
         with pytest.raises(ValueError, match="clip_value must be positive"):
             clip_grad_value_(p, bad)
+
+
+@pytest.mark.parametrize("value", ["1.0", None, 1j, True, [1.0]])
+def test_positive_thresholds_of_the_wrong_type_are_type_errors(value):
+    """Issue 9, defect 6: '>' not supported between 'str' and 'int' was all a string threshold got."""
+    from rnnbook.numpy.clip import clip_grad_norm, clip_grad_value
+    from rnnbook.train import TrainConfig
+
+    g = {"w": np.ones(3)}
+    calls = [("max_norm", lambda: clip_grad_norm(g, value)), ("clip_value", lambda: clip_grad_value(g, value)),
+             ("lr", lambda: TrainConfig(lr=value))]
+    if value is not None:  # TrainConfig(max_norm=None) means no clipping
+        calls.append(("max_norm", lambda: TrainConfig(max_norm=value)))
+    for name, call in calls:
+        with pytest.raises(TypeError, match=f"{name} must be a positive number, got "):
+            call()

@@ -331,3 +331,14 @@ def test_torch_bad_arguments() -> None:
         gru(torch.zeros(2, 1, 3, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"h0 must have shape \(B, H\) = \(1, 4\), got \(1, 1, 4\)"):
         gru(torch.zeros(2, 1, 3), torch.zeros(1, 1, 4))
+
+
+def test_step_functions_refuse_a_non_bool_reset_after() -> None:
+    """Issue 9, defect 4: reset_after="no" was truthy, so it silently meant True."""
+    layer = GRU(3, 4, rng=np.random.default_rng(0))
+    x, h = np.ones((2, 3)), np.zeros((2, 4))
+    with pytest.raises(TypeError, match="reset_after must be a bool, got str 'no'"):
+        gru_step_forward(x, h, layer.params, "no")
+    _, cache = gru_step_forward(x, h, layer.params)
+    with pytest.raises(TypeError, match="reset_after must be a bool, got str 'no'"):
+        gru_step_backward(h, cache, layer.params, "no")

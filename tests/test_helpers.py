@@ -74,3 +74,27 @@ def test_adding_problem_targets_and_markers():
         adding_problem(4, 1, np.random.default_rng(0))
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         adding_problem(4, 10, 0)
+
+
+def test_seed_everything_accepts_numpy_integers():
+    """Issue 9, defect 6: np.int64(3) passed the check and was then refused by random.seed."""
+    def draw(seed):
+        seed_everything(seed)
+        return random.random(), np.random.rand(), torch.rand(1).item()
+
+    assert draw(np.int64(3)) == draw(3)
+
+
+def test_import_without_torch_says_how_to_install_it():
+    """Issue 9, defect 6: `import rnnbook.torch` without torch gave a bare ModuleNotFoundError."""
+    import subprocess
+    import sys
+
+    for module in ("rnnbook.torch", "rnnbook.train"):
+        code = f"import sys; sys.modules['torch'] = None; import rnnbook.numpy; import {module}"
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert result.returncode != 0
+        assert f"ImportError: {module} needs PyTorch" in result.stderr and "pip install 'rnnbook[torch]'" in result.stderr
+    ok = subprocess.run([sys.executable, "-c", "import sys; sys.modules['torch'] = None; import rnnbook.numpy, rnnbook.gradcheck, rnnbook.data"],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr  # the NumPy side works without torch

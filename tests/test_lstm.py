@@ -274,3 +274,15 @@ def test_torch_bad_inputs_are_refused_with_a_clear_message():
         lstm(X, (state, np.zeros((2, 4))))
     with pytest.raises(TypeError, match=r"X has dtype torch.float64 but the layer's parameters are torch.float32"):
         lstm(X.double())
+
+
+def test_half_a_state_and_a_nan_forget_bias_are_refused():
+    """Issue 9, defect 4: state0=(h0, None) silently used zeros for c0; set_forget_bias(nan) was accepted."""
+    X, h0 = np.zeros((3, 2, 3)), np.zeros((2, 4))
+    with pytest.raises(TypeError, match=r"state0 must be None or a pair \(h0, c0\).*got None for c0"):
+        LSTM(3, 4).forward(X, (h0, None))
+    with pytest.raises(TypeError, match=r"got None for c0"):
+        TorchLSTM(3, 4)(torch.zeros(3, 2, 3), (torch.zeros(2, 4), None))
+    for layer in (LSTM(3, 4), TorchLSTM(3, 4)):
+        with pytest.raises(ValueError, match="value must be finite, got nan"):
+            layer.set_forget_bias(float("nan"))

@@ -146,3 +146,77 @@ def test_load_state_dict_copies(rng):
     layer.load_state_dict(src)
     src["weight_hh"][:] = 0.0
     assert np.abs(layer.params["weight_hh"]).max() > 0
+
+
+def test_step_functions_refuse_an_unknown_nonlinearity():
+    """Issue 9, defect 4: nonlinearity="sigmoid" used to compute relu in the public step functions."""
+    layer = rnnbook.numpy.RNN(3, 4, rng=np.random.default_rng(0))
+    x, h = np.ones((2, 3)), np.zeros((2, 4))
+    with pytest.raises(ValueError, match=r"nonlinearity must be one of \('tanh', 'relu'\), got 'sigmoid'"):
+        rnnbook.numpy.rnn_step_forward(x, h, layer.params, "sigmoid")
+    _, cache = rnnbook.numpy.rnn_step_forward(x, h, layer.params)
+    with pytest.raises(ValueError, match="got 'sigmoid'"):
+        rnnbook.numpy.rnn_step_backward(h, cache, layer.params, "sigmoid")
+
+
+def test_load_state_dict_refuses_non_finite_and_complex_weights():
+    """Issue 9, defect 4: NaN/inf weights were accepted; complex ones lost their imaginary part with a warning."""
+    good = rnnbook.numpy.RNN(3, 4, rng=np.random.default_rng(0)).state_dict()
+    for layer in (rnnbook.numpy.RNN(3, 4), rnnbook.torch.RNN(3, 4, dtype=torch.float64)):
+        convert = (lambda v: v) if isinstance(layer, rnnbook.numpy.RNN) else torch.as_tensor
+        for value, error, message in ((np.inf, ValueError, "weight_hh'\\] must be finite, but 1 of"),
+                                      (np.nan, ValueError, "weight_hh'\\] must be finite"),
+                                      (1j, TypeError, "weight_hh'\\] must hold real numbers.*complex")):
+            W = good["weight_hh"].astype(type(value) if isinstance(value, complex) else np.float64)
+            W[0, 0] = value
+            with pytest.raises(error, match=message):
+                layer.load_state_dict({k: convert(v) for k, v in {**good, "weight_hh": W}.items()})
+    with pytest.raises(ValueError, match="weight_hh_l0'\\] must be finite"):  # rnnbook.state too
+        from_torch_nn({**to_torch_nn(good), "weight_hh_l0": np.full((4, 4), np.nan)})
+
+
+def test_tanh_derivative_keeps_the_digits_near_saturation():
+    """Issue 9, defect 7: phi'(a) = 1 - h^2 from the rounded h = tanh(a), for a up to 15 (1 - h ~ 1e-13).
+
+    The reference is 1 - h^2 of the same float64 h, computed exactly (fractions), rounded once. Ours,
+    (1 - h)(1 + h), is within an ulp of it, as torch's own tanh backward is; the old 1 - h*h was
+    off by up to ~4e-9, which this test would catch.
+    """
+    from rnnbook.numpy.activations import activate_grad
+
+    from fractions import Fraction
+
+    h = np.tanh(np.linspace(0.0, 15.0, 3001))
+    exact = np.array([float(1 - Fraction(v) ** 2) for v in h])  # exact rational arithmetic, rounded once
+    ulp = np.finfo(np.float64).eps
+    assert rel(activate_grad(h, "tanh") / exact, np.ones_like(h)) <= ulp
+    torch_grad = torch.ops.aten.tanh_backward(torch.ones(h.size, dtype=torch.float64), torch.from_numpy(h))
+    assert rel(activate_grad(h, "tanh") / torch_grad.numpy(), np.ones_like(h)) <= ulp
+    assert np.max(np.abs((1.0 - h * h) / exact - 1)) > 1e-9  # the form it replaced loses digits
+
+
+def test_saturated_layer_parity_is_limited_by_the_rounding_of_h_for_both():
+    """Weights 6x the default scale saturate the units (|h| up to 1 - 1e-8). Ours and torch.nn.RNN
+    stay within the parity tolerance of each other and are equally close to an extended-precision
+    run of our layer: the remaining error is the forward's rounding, not our backward."""
+    torch.manual_seed(0)
+    ref = torch.nn.RNN(8, 16, dtype=torch.float64)
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.mul_(6.0)
+    rng = np.random.default_rng(0)
+    X, dY = rng.normal(size=(20, 4, 8)), rng.normal(size=(20, 4, 16))
+    ours, hi = rnnbook.numpy.RNN(8, 16), rnnbook.numpy.RNN(8, 16, dtype=np.longdouble)
+    ours.load_state_dict(from_torch_nn(ref.state_dict()))
+    hi.load_state_dict(from_torch_nn(ref.state_dict()))
+    Y, _ = ours.forward(X)
+    assert 1 - np.abs(Y).max() < 1e-7
+    grads = ours.backward(dY)
+    hi.forward(X.astype(np.longdouble))
+    exact = {k: v.astype(np.float64) for k, v in hi.backward(dY.astype(np.longdouble)).items()}
+    Xt = torch.tensor(X, requires_grad=True)
+    (torch.from_numpy(dY) * ref(Xt)[0]).sum().backward()
+    theirs = {**from_torch_nn({k: p.grad for k, p in ref.named_parameters()}), "X": Xt.grad}
+    for name, g in theirs.items():
+        assert rel(grads[name], g) < TOL, name
+        assert rel(grads[name], exact[name]) < 1e-13 and rel(g, exact[name]) < 1e-13, name

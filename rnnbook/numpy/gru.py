@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnbook.checks import check_bool, check_step, check_step_backward
 from rnnbook.numpy.activations import sigmoid
 from rnnbook.numpy.layer import RecurrentLayer
 
@@ -52,7 +53,13 @@ def gru_step_forward(x: np.ndarray, h_prev: np.ndarray, params: dict[str, np.nda
         The new state :math:`h_t`.
     cache : tuple
         ``(x, h_prev, r, z, n, hn)``: what the backward pass of this step needs.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an array is not floating, the shapes disagree, or ``reset_after`` is not a bool.
     """
+    check_step(x, h_prev, params, gate_count=3, reset_after=reset_after)  # see rnnbook.checks
     W_ih, W_hh, b_ih, b_hh = params["weight_ih"], params["weight_hh"], params["bias_ih"], params["bias_hh"]
     H = h_prev.shape[1]
     gi = x @ W_ih.T + b_ih                             # W_i* x_t + b_i* for r, z, n       (B, 3H)
@@ -98,14 +105,21 @@ def gru_step_backward(dh: np.ndarray, cache: StepCache, params: dict[str, np.nda
         :math:`\\partial L / \\partial h_{t-1}` through this step.
     grads : dict
         This step's share of each parameter's gradient, keyed like ``params``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``cache`` is not this step's, ``dh`` is not shaped like :math:`h_{t-1}`, or
+        ``reset_after`` is not a bool.
     """
+    check_step_backward(dh, cache, length=6, reset_after=reset_after)
     x, h_prev, r, z, n, hn = cache
     W_ih, W_hh = params["weight_ih"], params["weight_hh"]
     H = h_prev.shape[1]
     dn = dh * (1.0 - z)                       # dL/dn_t = dL/dh_t * (1 - z_t)
     dz = dh * (h_prev - n)                    # dL/dz_t = dL/dh_t * (h_{t-1} - n_t)
     dh_prev = dh * z                          # dL/dh_{t-1}, direct path = dL/dh_t * z_t
-    da_n = dn * (1.0 - n * n)                 # delta^n_t = dL/dn_t * (1 - n_t^2)     (B, H)
+    da_n = dn * (1.0 - n) * (1.0 + n)         # delta^n_t = dL/dn_t * (1 - n_t^2)     (B, H)
     da_z = dz * z * (1.0 - z)                 # delta^z_t = dL/dz_t * z_t (1 - z_t)   (B, H)
     if reset_after:
         dr = da_n * hn                        # dL/dr_t = delta^n_t * (W_hn h_{t-1} + b_hn)
@@ -170,9 +184,7 @@ class GRU(RecurrentLayer):
 
     def __init__(self, input_size: int, hidden_size: int, reset_after: bool = True, *,
                  rng: np.random.Generator | None = None, dtype: Any = np.float64) -> None:
-        if not isinstance(reset_after, (bool, np.bool_)):
-            raise TypeError(f"reset_after must be a bool, got {type(reset_after).__name__} {reset_after!r}")
-        self.reset_after = bool(reset_after)
+        self.reset_after = check_bool("reset_after", reset_after)
         super().__init__(input_size, hidden_size, rng=rng, dtype=dtype)
 
     def forward(self, X: np.ndarray, h0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -204,7 +216,7 @@ class GRU(RecurrentLayer):
         for t in range(T):
             h, cache = gru_step_forward(X[t], h, self.params, self.reset_after)
             Y[t] = h
-            self._caches.append(cache)
+            self._remember(cache)  # read-only: backward reads it
         return Y, h
 
     __call__ = forward

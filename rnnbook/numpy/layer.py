@@ -15,15 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnbook.checks import check_finite, check_sequence, check_size, check_state
-from rnnbook.state import PARAM_NAMES
-
-
-def _as_array(value: Any, dtype: np.dtype) -> np.ndarray:
-    """Convert an array-like or a torch tensor (any device, with or without grad) to NumPy."""
-    if hasattr(value, "detach"):  # a torch tensor, without importing torch here
-        value = value.detach().cpu().numpy()
-    return np.array(value, dtype=dtype)  # a copy: the layer never aliases the caller's data
+from rnnbook.checks import (NoForwardError, as_real_array, check_finite, check_float_dtype, check_rng, check_sequence, check_size,
+                            check_state, check_state_dict, param_shapes)
 
 
 class RecurrentLayer:
@@ -51,13 +44,8 @@ class RecurrentLayer:
                  dtype: Any = np.float64) -> None:
         self.input_size = check_size("input_size", input_size)
         self.hidden_size = check_size("hidden_size", hidden_size)
-        self.dtype = np.dtype(dtype)
-        if not np.issubdtype(self.dtype, np.floating):
-            raise TypeError(f"dtype must be a floating type, got {self.dtype}")
-        if rng is None:
-            rng = np.random.default_rng()
-        elif not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        self.dtype = check_float_dtype("dtype", dtype)
+        rng = np.random.default_rng() if rng is None else check_rng(rng)
         k = 1.0 / np.sqrt(self.hidden_size)
         self.params: dict[str, np.ndarray] = {
             name: rng.uniform(-k, k, size=shape).astype(self.dtype)
@@ -65,10 +53,20 @@ class RecurrentLayer:
         }
         self._caches: list[tuple] = []  # one per step of the last forward(); each starts with x_t (B, D)
 
+    def _remember(self, cache: tuple) -> None:
+        """Keep one step's cache for :meth:`backward`, its arrays made read-only.
+
+        The arrays are the layer's own (inputs and initial states are copied on the way in), but
+        one of them may also be returned (the RNN's final state is in its last cache): a write to
+        it would silently change the gradients, so it raises instead.
+        """
+        for array in cache:
+            array.flags.writeable = False
+        self._caches.append(cache)
+
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         """The shape of each parameter, in ``torch.nn`` order and layout."""
-        GH, D, H = self.gate_count * self.hidden_size, self.input_size, self.hidden_size
-        return {"weight_ih": (GH, D), "weight_hh": (GH, H), "bias_ih": (GH,), "bias_hh": (GH,)}
+        return param_shapes(self.gate_count, self.input_size, self.hidden_size)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """A copy of the parameters, keyed like a ``torch.nn.*Cell`` state dict."""
@@ -78,61 +76,55 @@ class RecurrentLayer:
         """Replace the parameters with copies of ``state_dict``'s (NumPy arrays or torch tensors).
 
         Use :func:`rnnbook.state.from_torch_nn` first for a ``torch.nn.RNN/LSTM/GRU`` state dict.
+        Integer values are converted to the layer's dtype; nothing else is converted silently.
 
         Raises
         ------
-        KeyError
-            If a key is missing or unexpected.
+        rnnbook.checks.StateDictError
+            If a key is missing or unexpected (a ``ValueError``, and a ``KeyError``).
+        TypeError
+            If a value is complex, bool or not numeric (its imaginary part would be dropped).
         ValueError
-            If a value's shape differs from :meth:`param_shapes`.
+            If a value's shape differs from :meth:`param_shapes`, or it holds NaN or inf.
         """
-        expected = self.param_shapes()
-        missing = sorted(set(expected) - set(state_dict))
-        unexpected = sorted(set(state_dict) - set(expected))
-        if missing or unexpected:
-            hint = " (a torch.nn.RNN/LSTM/GRU state dict? use rnnbook.state.from_torch_nn)" if any(
-                k.endswith("_l0") for k in state_dict) else ""
-            raise KeyError(f"state_dict keys must be {list(PARAM_NAMES)}: missing {missing}, unexpected {unexpected}{hint}")
-        new = {}
-        for name, shape in expected.items():
-            value = _as_array(state_dict[name], self.dtype)
-            if value.shape != shape:
-                raise ValueError(f"state_dict[{name!r}] must have shape {shape}, got {value.shape}")
-            new[name] = value
-        self.params = new
+        checked = check_state_dict(state_dict, self.param_shapes())
+        self.params = {name: as_real_array(f"state_dict[{name!r}]", value, self.dtype) for name, value in checked.items()}
 
     @property
     def caches(self) -> list[tuple]:
         """The per-step caches of the last :meth:`forward` (what each step's backward needs), read-only."""
         return list(self._caches)
 
+    def _own(self, value: Any, name: str) -> np.ndarray:
+        """A finite copy of ``value`` in the layer's dtype: later changes to the caller's array
+        change nothing here (a float64 value too large for float32 is refused, not made inf)."""
+        with np.errstate(over="ignore"):
+            value = np.array(value, dtype=self.dtype)
+        check_finite(value, name)
+        return value
+
     def _check_input(self, X: Any) -> tuple[np.ndarray, int, int]:
         """``X`` checked to be (T, B, D) and finite, as this layer's dtype; with ``(T, B)``."""
         T, B = check_sequence(X, self.input_size, "X")
-        X = np.asarray(X, dtype=self.dtype)
-        check_finite(X, "X")
-        return X, T, B
+        return self._own(X, "X"), T, B
 
     def _check_state(self, h: Any, B: int, name: str) -> np.ndarray:
-        """Zeros of shape (B, H) if ``h`` is None, else ``h`` checked to be (B, H) and finite."""
+        """Zeros of shape (B, H) if ``h`` is None, else a copy of ``h`` checked to be (B, H) and finite."""
         if h is None:
             return np.zeros((B, self.hidden_size), dtype=self.dtype)
         check_state(h, B, self.hidden_size, name)
-        h = np.asarray(h, dtype=self.dtype)
-        check_finite(h, name)
-        return h
+        return self._own(h, name)
 
     def _check_upstream(self, dY: Any) -> tuple[np.ndarray, int, int]:
         """``dY`` checked against the outputs (T, B, H) of the last :meth:`forward`; with ``(T, B)``."""
         if not self._caches:
-            raise RuntimeError("backward() needs a forward() first: there is nothing to backpropagate through")
+            raise NoForwardError("backward() needs a forward() first: there is nothing to backpropagate through")
         T, B, H = len(self._caches), self._caches[0][0].shape[0], self.hidden_size
         check_sequence(dY, H, "dY")
         if tuple(dY.shape) != (T, B, H):
             raise ValueError(f"dY must have the shape of the last forward's outputs (T, B, H) = {(T, B, H)}, got {tuple(dY.shape)}")
-        dY = np.asarray(dY, dtype=self.dtype)
         check_finite(dY, "dY")
-        return dY, T, B
+        return np.asarray(dY, dtype=self.dtype), T, B
 
     def num_parameters(self) -> int:
         """The number of scalars in all parameters."""

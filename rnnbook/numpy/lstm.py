@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnbook.checks import check_state_pair
+from rnnbook.checks import check_finite_number, check_state_pair, check_step, check_step_backward
 from rnnbook.numpy.activations import sigmoid
 from rnnbook.numpy.layer import RecurrentLayer
 
@@ -52,7 +52,13 @@ def lstm_step_forward(x: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray,
         The new cell state :math:`c_t`.
     cache : tuple
         ``(x, h_prev, c_prev, i, f, g, o, tanh_c)``: what :func:`lstm_step_backward` needs.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an array is not floating or the shapes disagree.
     """
+    check_step(x, h_prev, params, gate_count=4, c_prev=c_prev)  # shapes and types, see rnnbook.checks
     W_ih, W_hh, b_ih, b_hh = params["weight_ih"], params["weight_hh"], params["bias_ih"], params["bias_hh"]
     H = h_prev.shape[1]
     a = x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh  # all four pre-activations at once    (B, 4H)
@@ -93,11 +99,17 @@ def lstm_step_backward(dh: np.ndarray, dc: np.ndarray, cache: StepCache, params:
         :math:`\\partial L / \\partial c_{t-1}` through this step.
     grads : dict
         This step's share of each parameter's gradient, keyed like ``params``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``cache`` is not this step's, or ``dh`` or ``dc`` is not shaped like :math:`h_{t-1}`.
     """
+    check_step_backward(dh, cache, length=8, dc=dc)
     x, h_prev, c_prev, i, f, g, o, tanh_c = cache
     W_ih, W_hh = params["weight_ih"], params["weight_hh"]
     do = dh * tanh_c                             # dL/do_t = dL/dh_t * tanh(c_t)
-    dc = dc + dh * o * (1.0 - tanh_c * tanh_c)   # dL/dc_t = (from c_{t+1}) + dL/dh_t * o_t * tanh'(c_t)
+    dc = dc + dh * o * (1.0 - tanh_c) * (1.0 + tanh_c)  # dL/dc_t = (from c_{t+1}) + dL/dh_t * o_t * tanh'(c_t)
     di = dc * g                                  # dL/di_t = dL/dc_t * g_t
     df = dc * c_prev                             # dL/df_t = dL/dc_t * c_{t-1}
     dg = dc * i                                  # dL/dg_t = dL/dc_t * i_t
@@ -105,7 +117,7 @@ def lstm_step_backward(dh: np.ndarray, dc: np.ndarray, cache: StepCache, params:
     da = np.concatenate([
         di * i * (1.0 - i),                      # through sigma' = sigma (1 - sigma)
         df * f * (1.0 - f),
-        dg * (1.0 - g * g),                      # through tanh' = 1 - tanh^2
+        dg * (1.0 - g) * (1.0 + g),              # through tanh' = 1 - tanh^2 (factored: exact near |g| = 1)
         do * o * (1.0 - o),
     ], axis=1)                                   # delta_t, pre-activations in the order i, f, g, o   (B, 4H)
     grads = {
@@ -153,7 +165,13 @@ class LSTM(RecurrentLayer):
 
         Sets ``bias_ih[H:2H] = value`` and ``bias_hh[H:2H] = 0``, so that at the start
         :math:`f_t \\approx \\sigma(\\text{value})` (1 gives 0.73: the cell keeps most of its content).
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``value`` is not a finite real number.
         """
+        value = check_finite_number("value", value)
         H = self.hidden_size
         self.params["bias_ih"][H:2 * H] = value
         self.params["bias_hh"][H:2 * H] = 0.0
@@ -190,7 +208,7 @@ class LSTM(RecurrentLayer):
         for t in range(T):
             h, c, cache = lstm_step_forward(X[t], h, c, self.params)
             Y[t] = h
-            self._caches.append(cache)
+            self._remember(cache)  # read-only: backward reads it
         return Y, (h, c)
 
     __call__ = forward

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnbook.checks import check_nonlinearity
+from rnnbook.checks import check_nonlinearity, check_step, check_step_backward
 from rnnbook.numpy.activations import activate, activate_grad
 from rnnbook.numpy.layer import RecurrentLayer
 
@@ -41,7 +41,13 @@ def rnn_step_forward(x: np.ndarray, h_prev: np.ndarray, params: dict[str, np.nda
         The new state :math:`h_t`.
     cache : tuple
         ``(x, h_prev, h)``: what the backward pass of this step needs.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an array is not floating, the shapes disagree, or ``nonlinearity`` is not tanh or relu.
     """
+    check_step(x, h_prev, params, gate_count=1)  # shapes and types, see rnnbook.checks
     W_ih, W_hh, b_ih, b_hh = params["weight_ih"], params["weight_hh"], params["bias_ih"], params["bias_hh"]
     a = x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh  # a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh   (B, H)
     h = activate(a, nonlinearity)                    # h_t = phi(a_t)
@@ -71,7 +77,14 @@ def rnn_step_backward(dh: np.ndarray, cache: StepCache, params: dict[str, np.nda
         :math:`\\partial L / \\partial h_{t-1}` through this step.
     grads : dict
         This step's share of each parameter's gradient, keyed like ``params``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``cache`` is not this step's, ``dh`` is not shaped like :math:`h_{t-1}`, or
+        ``nonlinearity`` is not tanh or relu.
     """
+    check_step_backward(dh, cache, length=3)
     x, h_prev, h = cache
     W_ih, W_hh = params["weight_ih"], params["weight_hh"]
     da = dh * activate_grad(h, nonlinearity)  # delta_t = dL/dh_t * phi'(a_t)   (B, H)
@@ -135,7 +148,7 @@ class RNN(RecurrentLayer):
         Y : ndarray, shape (T, B, H)
             Every state :math:`h_1, \\dots, h_T` (what ``torch.nn.RNN`` calls the output).
         h_T : ndarray, shape (B, H)
-            The final state.
+            The final state, read-only: :meth:`backward` reads it (copy it to change it).
 
         Raises
         ------
@@ -149,7 +162,7 @@ class RNN(RecurrentLayer):
         for t in range(T):
             h, cache = rnn_step_forward(X[t], h, self.params, self.nonlinearity)
             Y[t] = h
-            self._caches.append(cache)
+            self._remember(cache)  # read-only: backward reads it
         return Y, h
 
     __call__ = forward

@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnbook.checks import check_bool
 from rnnbook.torch.layer import RecurrentModule
 
 
@@ -50,9 +51,7 @@ class GRU(RecurrentModule):
     def __init__(self, input_size: int, hidden_size: int, reset_after: bool = True,
                  batch_first: bool = False, device: torch.device | str | None = None,
                  dtype: torch.dtype | None = None) -> None:
-        if not isinstance(reset_after, bool):
-            raise TypeError(f"reset_after must be a bool, got {type(reset_after).__name__} {reset_after!r}")
-        self.reset_after = reset_after
+        self.reset_after = check_bool("reset_after", reset_after)
         super().__init__(input_size, hidden_size, batch_first, device, dtype)
 
     def forward(self, X: Tensor, h0: Tensor | None = None) -> tuple[Tensor, Tensor]:

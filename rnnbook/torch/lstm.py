@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnnbook.checks import check_state_pair
+from rnnbook.checks import check_finite_number, check_state_pair
 from rnnbook.torch.layer import RecurrentModule
 
 
@@ -41,7 +41,13 @@ class LSTM(RecurrentModule):
         """Make the forget gate's total bias :math:`b_{if} + b_{hf}` equal ``value`` in every unit.
 
         Sets ``bias_ih[H:2H] = value`` and ``bias_hh[H:2H] = 0`` (in place, outside autograd).
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``value`` is not a finite real number.
         """
+        value = check_finite_number("value", value)
         H = self.hidden_size
         with torch.no_grad():
             self.bias_ih[H:2 * H].fill_(value)

@@ -58,6 +58,11 @@ class RNN(RecurrentModule):
             The states :math:`h_1, \\dots, h_T`.
         h_T : Tensor, shape (B, H)
             The final state.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``X`` or ``h0`` is not a tensor of the right shape, dtype and device.
         """
         X, T, B = self._time_major(X)
         h = self._initial_state(h0, B, X)

@@ -59,7 +59,11 @@ def unrolled_diagram(steps: int = 4, ax: Axes | None = None, outputs: bool = Tru
     Inputs :math:`x_t` feed hidden states :math:`h_t` through :math:`W_{ih}`; each state feeds the
     next through :math:`W_{hh}` (the same matrix at every step) and, if ``outputs``, an output
     :math:`y_t` through :math:`W_{hy}`. With ``gradients`` the backward flow is drawn in red:
-    :math:`\\partial L_t / \\partial y_t` into each step and :math:`\\delta_t` flowing right to left.
+    :math:`\\partial L_t / \\partial y_t` enters each step, :math:`\\delta_t = \\partial L / \\partial a_t`
+    is marked under :math:`h_t`, and the arrow from step :math:`t` to step :math:`t-1` carries
+    :math:`W_{hh}^\\top \\delta_t`, step :math:`t`'s part of :math:`\\partial L / \\partial h_{t-1}`
+    (chapter 2, eq. ``bptt-dh``); the last arrow delivers
+    :math:`\\partial L / \\partial h_0 = W_{hh}^\\top \\delta_1`.
 
     Parameters
     ----------
@@ -98,9 +102,13 @@ def unrolled_diagram(steps: int = 4, ax: Axes | None = None, outputs: bool = Tru
             top = y_y if outputs else y_h
             ax.text(x, top + 0.45, rf"$\partial L_{t}/\partial y_{t}$" if outputs else rf"$\partial L/\partial h_{t}$",
                     ha="center", fontsize=9, color=red)
-            if t > 1:
-                _arrow(ax, (x - 0.47, y_h - 0.18), (x_prev + 0.47, y_h - 0.18), color=red, rad=-0.35)
-                ax.text(x - 0.8, y_h - 0.62, rf"$\delta_{t}$", ha="center", fontsize=9, color=red)
+            # the arrow from step t to step t-1 carries W_hh^T delta_t (for t = 1: dL/dh_0)
+            _arrow(ax, (x - 0.47, y_h - 0.18), (x_prev + 0.47, y_h - 0.18), color=red, rad=-0.35)
+            ax.text((x + x_prev) / 2, y_h - 0.72, rf"$W_{{hh}}^\top\delta_{t}$", ha="center", fontsize=9,
+                    color=red)
+            ax.text(x - 0.2, y_h - 0.5, rf"$\delta_{t}$", ha="center", fontsize=9, color=red)
+    if gradients:
+        ax.text(-0.4, y_h - 0.55, r"$\partial L/\partial h_0$", ha="center", va="top", fontsize=9, color=red)
     ax.set_xlim(-1.0, 1.6 * steps + 0.8)
     ax.set_ylim(-0.5, (y_y if outputs else y_h) + (0.9 if gradients else 0.5))
     ax.set_aspect("equal")

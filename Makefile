@@ -43,10 +43,12 @@ book: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book: $(abspath _build/html/index.html)"
 
-# Every check, in one go: the book builds without a warning, then one pytest session runs the
-# package tests (tests/, including the chapter-pair checks) and every chapter cell under nbval.
+# Every check, in one go: the book builds without a warning, mypy passes on the package, then one
+# pytest session runs the package tests (tests/, including the chapter-pair checks) and every
+# chapter cell under nbval.
 test: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going --quiet
+	$(BIN)/python -m mypy rnnbook
 	$(BIN)/python -m pytest -m "" --nbval --nbval-current-env --nbval-sanitize-with nbval-sanitize.cfg \
 		-p no:cacheprovider tests chapters
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import torch
@@ -38,7 +39,7 @@ class SequenceRegressor(nn.Module):
         if not isinstance(getattr(recurrent, "hidden_size", None), int):
             raise TypeError(f"recurrent must have an int hidden_size attribute, got {type(recurrent).__name__}")
         self.recurrent = recurrent
-        self.head = nn.Linear(recurrent.hidden_size, out_features)
+        self.head = nn.Linear(cast(int, recurrent.hidden_size), out_features)  # an int: checked above
         self.head.to(next(recurrent.parameters()))  # same device and dtype as the layer
 
     def forward(self, X: Tensor) -> Tensor:

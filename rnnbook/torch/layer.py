@@ -9,6 +9,7 @@ one through :func:`rnnbook.state.from_torch_nn`.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -40,7 +41,7 @@ class RecurrentModule(nn.Module):
             raise TypeError(f"batch_first must be a bool, got {type(batch_first).__name__}")
         self.batch_first = batch_first
         GH = self.gate_count * self.hidden_size
-        kw = {"device": device, "dtype": dtype}
+        kw: dict[str, Any] = {"device": device, "dtype": dtype}
         self.weight_ih = nn.Parameter(torch.empty(GH, self.input_size, **kw))
         self.weight_hh = nn.Parameter(torch.empty(GH, self.hidden_size, **kw))
         self.bias_ih = nn.Parameter(torch.empty(GH, **kw))

@@ -177,7 +177,7 @@ def main() -> None:
     parser.add_argument("--B", type=int, default=64, help="batch size")
     parser.add_argument("--D", type=int, default=None, help="input size (default: H)")
     parser.add_argument("--H", type=int, default=256, help="hidden size")
-    parser.add_argument("--repeats", type=int, default=20, help="timed repeats per contender (median)")
+    parser.add_argument("--repeats", type=int, default=10, help="timed repeats per contender (median)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--label", default="", help="appended to the result file's name")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")

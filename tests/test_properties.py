@@ -6,8 +6,8 @@ state is given, whether the loss also has terms on the final states, and a seed 
 the outputs, the final states and the gradients of every parameter, of ``X`` and of the initial
 states for the loss L = sum(Y * dY) [+ sum(h_T * dh_T) (+ sum(c_T * dc_T))], and requires:
 
-- the NumPy layer (hand-written backward) to equal ``torch.nn`` (autograd over cuDNN-style
-  kernels) in every tensor, and our torch layer (autograd over our forward) to equal it too;
+- the NumPy layer (hand-written backward) to equal ``torch.nn`` (its own recurrent kernels and
+  their backward) in every tensor, and our torch layer (autograd over our forward) to equal it too;
 - for the GRU of Cho et al. (``reset_after=False``), which ``torch.nn`` lacks, the NumPy layer to
   equal autograd through our torch layer.
 

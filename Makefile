@@ -1,7 +1,8 @@
 # rnnbook: two commands on a fresh machine.
 #   make book   set up .venv from the pinned requirements.txt and build the HTML book
 #   make test   set up the same way and run every check (what CI runs, via .ci/run)
-# Also: make outputs (re-execute every chapter into its .ipynb), make sync, make bench, make clean.
+# Also: make outputs (re-execute every chapter into its .ipynb), make sync, make bench, make bench-sweep,
+# make clean.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -23,7 +24,7 @@ CHAPTERS_MD := $(sort $(wildcard chapters/[0-9][0-9]_*.md))
 # Chapters to re-execute with `make outputs` (default: all); e.g. make outputs NB=chapters/01_rnn.md
 NB ?= $(CHAPTERS_MD)
 
-.PHONY: help setup book test quick sync outputs bench clean
+.PHONY: help setup book test quick sync outputs bench bench-sweep clean
 
 help:
 	@sed -n '1,6p' Makefile
@@ -42,10 +43,12 @@ book: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book: $(abspath _build/html/index.html)"
 
-# Every check, in one go: the book builds without a warning, then one pytest session runs the
-# package tests (tests/, including the chapter-pair checks) and every chapter cell under nbval.
+# Every check, in one go: the book builds without a warning, mypy passes on the package, then one
+# pytest session runs the package tests (tests/, including the chapter-pair checks) and every
+# chapter cell under nbval.
 test: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going --quiet
+	$(BIN)/python -m mypy rnnbook
 	$(BIN)/python -m pytest -m "" --nbval --nbval-current-env --nbval-sanitize-with nbval-sanitize.cfg \
 		-p no:cacheprovider tests chapters
 
@@ -74,6 +77,12 @@ outputs: setup
 BENCH_ARGS ?=
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done
+
+# Forward+backward time against T, as a ratio to torch.nn: it must stay flat as T grows (issue 9).
+# A few minutes on a CPU; e.g. make bench-sweep SWEEP_ARGS="--device cuda --sweep-T 25,100,1000"
+SWEEP_ARGS ?= --device cpu --sweep-T 25,50,100,200,400,1000 --repeats 5
+bench-sweep: setup
+	$(BIN)/python benchmarks/bench_layers.py $(SWEEP_ARGS)
 
 clean:
 	rm -rf _build .pytest_cache

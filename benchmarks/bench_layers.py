@@ -3,25 +3,41 @@
 For each cell (RNN, LSTM, GRU) we time a forward pass and a forward+backward pass of
 ``rnnbook.torch.<Cell>`` and of ``torch.nn.<Cell>`` (cuDNN on an NVIDIA GPU, its own fused
 CPU kernels otherwise) on the same inputs, and report the median time of each and the ratio
-ours / torch.nn. On CUDA it also reports the peak memory of forward+backward.
+ours / torch.nn. On CUDA it also reports the peak memory of forward+backward. The two contenders
+are timed in alternation (interleaved repeats), so a change of machine load hits both alike.
 
-    python benchmarks/bench_layers.py                 # the best device available
+    python benchmarks/bench_layers.py                 # one size, the best device available
     python benchmarks/bench_layers.py --device cpu --T 50 --B 32 --H 128
+    python benchmarks/bench_layers.py --device cpu --sweep-T 25,50,100,200,400,1000 --repeats 5
 
-The table is printed and saved to benchmarks/results/layers_<device>_T<T>_B<B>_H<H>.md. Ratios, not absolute
-times, are what carries over between machines.
+``--sweep-T`` times forward+backward only, for each T of the list, and tabulates the ratio against
+T: a ratio that grows with T means our backward is no longer linear in T (issue 9 found a T^2
+one, from indexing the input projection step by step).
+
+The table is printed and saved to benchmarks/results/ (``layers_<device>_T<T>_B<B>_H<H>.md``, or
+``layers_sweepT_<device>_B<B>_H<H>.md``; ``--label`` appends to the name), with its provenance:
+device, versions, thread count, machine load, date and command. Ratios, not absolute times, are
+what carries over between machines.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import os
 import platform
+import shlex
 import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
+import rnnbook
 import rnnbook.torch
 from rnnbook.device import describe, get_device
 from rnnbook.state import from_torch_nn
@@ -34,21 +50,28 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def median_ms(fn, device: torch.device, repeats: int, warmup: int = 3) -> float:
-    """The median wall time of ``fn()`` in milliseconds, synchronising the GPU around each call."""
-    for _ in range(warmup):
-        fn()
+def interleaved_median_ms(fns: dict[str, Callable[[], None]], device: torch.device, repeats: int,
+                          warmup: int = 1) -> dict[str, float]:
+    """The median wall time of each ``fn()`` in milliseconds, the functions run in turn each repeat.
+
+    The order alternates between repeats, so neither contender is always first after the other;
+    the GPU is synchronised around each call.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
     _sync(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(1e3 * (time.perf_counter() - start))
-    return statistics.median(times)
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for r in range(repeats):
+        for name in (list(fns) if r % 2 == 0 else list(reversed(fns))):
+            start = time.perf_counter()
+            fns[name]()
+            _sync(device)
+            times[name].append(1e3 * (time.perf_counter() - start))
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
-def peak_mib(fn, device: torch.device) -> float | None:
+def peak_mib(fn: Callable[[], None], device: torch.device) -> float | None:
     """Peak GPU memory allocated during ``fn()``, in MiB, above what was allocated before (CUDA only)."""
     if device.type != "cuda":
         return None
@@ -60,30 +83,57 @@ def peak_mib(fn, device: torch.device) -> float | None:
     return (torch.cuda.max_memory_allocated(device) - base) / 2**20
 
 
-def bench_cell(cell: str, T: int, B: int, D: int, H: int, device: torch.device, repeats: int) -> dict:
+def contenders(cell: str, T: int, B: int, D: int, H: int, device: torch.device
+               ) -> dict[str, tuple[Callable[[], None], Callable[[], None]]]:
+    """``torch.nn.<cell>`` and ``rnnbook.torch.<cell>`` with the same weights, each as
+    (forward without autograd, forward+backward) closures on the same input."""
     torch.manual_seed(0)
     ref = getattr(torch.nn, cell)(D, H).to(device)
     ours = getattr(rnnbook.torch, cell)(D, H, device=device)
     ours.load_state_dict(from_torch_nn(ref.state_dict()))
     X = torch.randn(T, B, D, device=device, requires_grad=True)
-    row = {"cell": cell}
+    out = {}
     for name, layer in (("torch.nn", ref), ("rnnbook", ours)):
-        def forward(layer=layer):
+        def forward(layer: torch.nn.Module = layer) -> None:
             with torch.no_grad():
                 layer(X)
 
-        def train_step(layer=layer):
+        def train_step(layer: torch.nn.Module = layer) -> None:
+            layer.zero_grad(set_to_none=True)
+            X.grad = None
             Y, _ = layer(X)
             Y.sum().backward()
 
-        row[f"{name} fwd ms"] = median_ms(forward, device, repeats)
-        row[f"{name} fwd+bwd ms"] = median_ms(train_step, device, repeats)
-        row[f"{name} MiB"] = peak_mib(train_step, device)
-        layer.zero_grad(set_to_none=True)
+        out[name] = (forward, train_step)
+    return out
+
+
+def bench_cell(cell: str, T: int, B: int, D: int, H: int, device: torch.device, repeats: int) -> dict:
+    """One row of the one-size table: forward and forward+backward times, ratios, GPU memory."""
+    pair = contenders(cell, T, B, D, H, device)
+    fwd = interleaved_median_ms({name: f for name, (f, _) in pair.items()}, device, repeats)
+    both = interleaved_median_ms({name: s for name, (_, s) in pair.items()}, device, repeats)
+    row: dict = {"cell": cell}
+    for name in pair:
+        row[f"{name} fwd ms"] = fwd[name]
+        row[f"{name} fwd+bwd ms"] = both[name]
+        row[f"{name} MiB"] = peak_mib(pair[name][1], device)
     row["fwd ratio"] = row["rnnbook fwd ms"] / row["torch.nn fwd ms"]
     row["fwd+bwd ratio"] = row["rnnbook fwd+bwd ms"] / row["torch.nn fwd+bwd ms"]
     if device.type == "cuda":
         row["memory ratio"] = row["rnnbook MiB"] / row["torch.nn MiB"]
+    return row
+
+
+def sweep_row(T: int, B: int, D: int, H: int, device: torch.device, repeats: int) -> dict:
+    """One row of the sweep table: forward+backward times and ratio of every cell at length T."""
+    row: dict = {"T": T}
+    for cell in CELLS:
+        pair = contenders(cell, T, B, D, H, device)
+        both = interleaved_median_ms({name: s for name, (_, s) in pair.items()}, device, repeats)
+        row[f"{cell} torch.nn ms"] = both["torch.nn"]
+        row[f"{cell} rnnbook ms"] = both["rnnbook"]
+        row[f"{cell} ratio"] = both["rnnbook"] / both["torch.nn"]
     return row
 
 
@@ -95,27 +145,67 @@ def to_markdown(rows: list[dict], header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def provenance(device: torch.device, load_before: tuple[float, ...]) -> str:
+    """Where, when and how the numbers were measured, as a markdown list."""
+    pkg = Path(rnnbook.__file__).resolve().parent
+    try:
+        rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=pkg, capture_output=True,
+                             text=True, timeout=10).stdout.strip() or "not a git checkout"
+    except (OSError, subprocess.SubprocessError):
+        rev = "git unavailable"
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("PYTHONPATH", "OMP_NUM_THREADS") if k in os.environ)
+    command = " ".join(filter(None, [env, "python", *map(shlex.quote, sys.argv)]))
+    load_after = os.getloadavg() if hasattr(os, "getloadavg") else ()
+    fmt_load = lambda load: ", ".join(f"{x:.2f}" for x in load) or "n/a"  # noqa: E731
+    return "\n".join([
+        f"- device: {describe(device)}; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores; {torch.get_num_threads()} torch thread(s)",
+        f"- torch {torch.__version__}, numpy {np.__version__}, Python {platform.python_version()}",
+        f"- rnnbook from {pkg} ({rev})",
+        f"- load average (1, 5, 15 min): {fmt_load(load_before)} before, {fmt_load(load_after)} after",
+        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- command: `{command}`",
+    ])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     parser.add_argument("--T", type=int, default=100, help="sequence length")
+    parser.add_argument("--sweep-T", default=None, metavar="T1,T2,...",
+                        help="time forward+backward at each of these sequence lengths instead")
     parser.add_argument("--B", type=int, default=64, help="batch size")
     parser.add_argument("--D", type=int, default=None, help="input size (default: H)")
     parser.add_argument("--H", type=int, default=256, help="hidden size")
-    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=10, help="timed repeats per contender (median)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--label", default="", help="appended to the result file's name")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     device = get_device(args.device)
+    torch.set_num_threads(args.threads)
     D = args.D or args.H
-    rows = [bench_cell(c, args.T, args.B, D, args.H, device, args.repeats) for c in CELLS]
-    header = (f"## rnnbook.torch vs torch.nn on {describe(device)}\n\n"
-              f"T={args.T}, B={args.B}, D={D}, H={args.H}, float32, median of {args.repeats}; "
-              f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
-              f"{torch.get_num_threads()} CPU threads. Ratio = rnnbook / torch.nn (lower is better).")
-    table = to_markdown(rows, header)
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else ()
+    sizes = f"B={args.B}, D={D}, H={args.H}, float32, median of {args.repeats} interleaved repeats"
+    if args.sweep_T:
+        Ts = [int(t) for t in args.sweep_T.split(",")]
+        rows = []
+        for T in Ts:
+            rows.append(sweep_row(T, args.B, D, args.H, device, args.repeats))
+            print(f"T={T} done", file=sys.stderr, flush=True)
+        title = (f"## rnnbook.torch vs torch.nn on {describe(device)}: forward+backward against T\n\n"
+                 f"T in {Ts}, {sizes}. Ratio = rnnbook / torch.nn (lower is better); "
+                 f"a ratio that grows with T means a backward pass superlinear in T.")
+        name = f"layers_sweepT_{device.type}_B{args.B}_H{args.H}"
+    else:
+        rows = [bench_cell(c, args.T, args.B, D, args.H, device, args.repeats) for c in CELLS]
+        title = (f"## rnnbook.torch vs torch.nn on {describe(device)}\n\n"
+                 f"T={args.T}, {sizes}. Ratio = rnnbook / torch.nn (lower is better).")
+        name = f"layers_{device.type}_T{args.T}_B{args.B}_H{args.H}"
+    table = to_markdown(rows, title + "\n\n" + provenance(device, load_before))
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"layers_{device.type}_T{args.T}_B{args.B}_H{args.H}.md"
+    path = args.out / f"{name}{'_' + args.label if args.label else ''}.md"
     path.write_text(table)
     print(f"saved {path}")
 

@@ -6,12 +6,17 @@ the book needs no image files that could drift from the text.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-BOOK_STYLE = {
+if TYPE_CHECKING:  # only the type checker needs it, and not every matplotlib >= 3.7 has it
+    from matplotlib.typing import RcKeyType
+
+BOOK_STYLE: dict[RcKeyType, Any] = {
     "figure.figsize": (7.0, 3.6),
     "figure.dpi": 100,
     "savefig.dpi": 150,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 from rnnbook.checks import (check_callable, check_int, check_option, check_positive, check_size, given, is_real_numeric,
@@ -58,7 +59,7 @@ class SequenceRegressor(nn.Module):
         if param is None:
             raise ValueError(f"recurrent must have parameters to train, got a {type(recurrent).__name__} with none")
         self.recurrent = recurrent
-        self.head = nn.Linear(recurrent.hidden_size, check_size("out_features", out_features))
+        self.head = nn.Linear(cast(int, recurrent.hidden_size), check_size("out_features", out_features))  # an int: checked above
         self.head.to(param)  # same device and dtype as the layer
 
     def forward(self, X: Tensor) -> Tensor:

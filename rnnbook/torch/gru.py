@@ -79,20 +79,21 @@ class GRU(RecurrentModule):
         h = self._initial_state(h0, B, X)
         H = self.hidden_size
         XW = X @ self.weight_ih.T + self.bias_ih  # W_i* x_t + b_i* for every t and gate at once   (T, B, 3H)
-        XW_r, XW_z, XW_n = XW.split(H, dim=2)     # (T, B, H) each
-        W_hh, b_hh = self.weight_hh, self.bias_hh
+        W_hh_T, b_hh = self.weight_hh.T, self.bias_hh  # (H, 3H), (3H,)
+        (W_hrz_T, W_hn_T), (b_hrz, b_hn) = W_hh_T.split(2 * H, dim=1), b_hh.split(2 * H)  # r, z blocks | n block
         states = []
-        for t in range(T):
+        for XW_t in XW.unbind(0):  # one (B, 3H) slice per step, split once: backward stays linear in T
+            XW_r, XW_z, XW_n = XW_t.split(H, dim=1)  # (B, H) each
             if self.reset_after:
-                hW_r, hW_z, hW_n = (h @ W_hh.T + b_hh).split(H, dim=1)  # W_h* h_{t-1} + b_h*: one product
-                r = torch.sigmoid(XW_r[t] + hW_r)  # r_t = sigma(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
-                z = torch.sigmoid(XW_z[t] + hW_z)  # z_t = sigma(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
-                n = torch.tanh(XW_n[t] + r * hW_n)  # n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_{t-1} + b_hn))
+                hW_r, hW_z, hW_n = (h @ W_hh_T + b_hh).split(H, dim=1)  # W_h* h_{t-1} + b_h*: one product
+                r = torch.sigmoid(XW_r + hW_r)  # r_t = sigma(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+                z = torch.sigmoid(XW_z + hW_z)  # z_t = sigma(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+                n = torch.tanh(XW_n + r * hW_n)  # n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_{t-1} + b_hn))
             else:
-                hW_r, hW_z = (h @ W_hh[:2 * H].T + b_hh[:2 * H]).split(H, dim=1)  # r and z blocks only
-                r = torch.sigmoid(XW_r[t] + hW_r)  # r_t = sigma(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
-                z = torch.sigmoid(XW_z[t] + hW_z)  # z_t = sigma(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
-                n = torch.tanh(XW_n[t] + (r * h) @ W_hh[2 * H:].T + b_hh[2 * H:])  # n_t = tanh(W_in x_t + b_in + W_hn (r_t * h_{t-1}) + b_hn)
+                hW_r, hW_z = (h @ W_hrz_T + b_hrz).split(H, dim=1)  # r and z blocks only
+                r = torch.sigmoid(XW_r + hW_r)  # r_t = sigma(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+                z = torch.sigmoid(XW_z + hW_z)  # z_t = sigma(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+                n = torch.tanh(XW_n + (r * h) @ W_hn_T + b_hn)  # n_t = tanh(W_in x_t + b_in + W_hn (r_t * h_{t-1}) + b_hn)
             h = (1 - z) * n + z * h  # h_t = (1 - z_t) * n_t + z_t * h_{t-1}
             states.append(h)
         Y = torch.stack(states)  # (T, B, H)

@@ -15,6 +15,7 @@ caught by :func:`rnnbook.train.train_regressor` instead.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -65,7 +66,7 @@ class RecurrentModule(nn.Module):
         if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(f"dtype must be None or a floating torch dtype such as torch.float32, got {dtype!r}")
         GH = self.gate_count * self.hidden_size
-        kw = {"device": device, "dtype": dtype}
+        kw: dict[str, Any] = {"device": device, "dtype": dtype}
         self.weight_ih = nn.Parameter(torch.empty(GH, self.input_size, **kw))
         self.weight_hh = nn.Parameter(torch.empty(GH, self.hidden_size, **kw))
         self.bias_ih = nn.Parameter(torch.empty(GH, **kw))

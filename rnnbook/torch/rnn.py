@@ -70,8 +70,8 @@ class RNN(RecurrentModule):
         XW = X @ self.weight_ih.T + self.bias_ih  # W_ih x_t + b_ih for every t at once   (T, B, H)
         W_hh_T, b_hh = self.weight_hh.T, self.bias_hh
         states = []
-        for t in range(T):
-            h = phi(XW[t] + h @ W_hh_T + b_hh)  # h_t = phi(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
+        for XW_t in XW.unbind(0):  # one (B, H) slice per step, split once: backward stays linear in T
+            h = phi(XW_t + h @ W_hh_T + b_hh)  # h_t = phi(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
             states.append(h)
         Y = torch.stack(states)  # (T, B, H)
         return (Y.transpose(0, 1) if self.batch_first else Y), h

@@ -58,6 +58,18 @@ def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], color
         ax.text(mx, my + 0.12, label, ha="center", va="bottom", fontsize=9, color=color)
 
 
+def _node(ax: Axes, x: float, y: float, symbol: str) -> None:
+    """A pointwise operation: a small circle with its symbol."""
+    ax.add_patch(mpl.patches.Circle((x, y), 0.25, fc="#fff2cc", ec="0.2", lw=1.0, zorder=3))
+    ax.text(x, y, symbol, ha="center", va="center", fontsize=13, zorder=4)
+
+
+def _line(ax: Axes, *points: tuple[float, float], color: str = "0.2") -> None:
+    """A polyline through ``points``, without an arrowhead."""
+    xs, ys = zip(*points)
+    ax.plot(xs, ys, color=color, lw=1.2, zorder=1)
+
+
 def unrolled_diagram(steps: int = 4, ax: Axes | None = None, outputs: bool = True,
                      gradients: bool = False, title: str | None = None) -> Axes:
     """Draw a vanilla RNN unrolled over ``steps`` time steps.
@@ -147,28 +159,20 @@ def lstm_cell_diagram(ax: Axes | None = None, title: str | None = None) -> Axes:
     y_c, y_gate, y_h = 4.0, 1.9, 0.6        # heights of the cell line, the gates and the state line
     x_f, x_i, x_g, x_o, x_out = 2.6, 4.0, 5.2, 6.7, 8.2
 
-    def node(x: float, y: float, symbol: str) -> None:  # a pointwise operation
-        ax.add_patch(mpl.patches.Circle((x, y), 0.25, fc="#fff2cc", ec="0.2", lw=1.0, zorder=3))
-        ax.text(x, y, symbol, ha="center", va="center", fontsize=13, zorder=4)
-
-    def line(*points: tuple[float, float], color: str = "0.2") -> None:
-        xs, ys = zip(*points)
-        ax.plot(xs, ys, color=color, lw=1.2, zorder=1)
-
     # the cell state: c_{t-1} -> (x f_t) -> (+ i_t g_t) -> c_t
     _box(ax, 0.0, y_c, r"$c_{t-1}$", "0.92")
     _box(ax, 10.0, y_c, r"$c_t$", "0.92")
-    line((0.45, y_c), (x_f - 0.25, y_c), color="tab:red")
-    line((x_f + 0.25, y_c), (x_g - 0.25, y_c), color="tab:red")
+    _line(ax, (0.45, y_c), (x_f - 0.25, y_c), color="tab:red")
+    _line(ax, (x_f + 0.25, y_c), (x_g - 0.25, y_c), color="tab:red")
     _arrow(ax, (x_g + 0.25, y_c), (9.55, y_c), color="tab:red")
     ax.text(7.2, y_c + 0.15, "cell state (the carousel)", fontsize=9, color="tab:red", ha="center", va="bottom")
-    node(x_f, y_c, r"$\times$")
-    node(x_g, y_c, "$+$")
+    _node(ax, x_f, y_c, r"$\times$")
+    _node(ax, x_g, y_c, "$+$")
     # the state line: h_{t-1} and x_t feed every gate
     _box(ax, 0.0, y_h, r"$h_{t-1}$", "#fde3c8")
     _box(ax, 1.3, -0.7, "$x_t$", "#dbe9f6")
-    line((0.45, y_h), (x_o, y_h))
-    line((1.3, -0.42), (1.3, y_h))
+    _line(ax, (0.45, y_h), (x_o, y_h))
+    _line(ax, (1.3, -0.42), (1.3, y_h))
     for x, text, label in ((x_f, r"$\sigma$", "$f_t$"), (x_i, r"$\sigma$", "$i_t$"),
                            (x_g, r"$\tanh$", "$g_t$"), (x_o, r"$\sigma$", "$o_t$")):
         _arrow(ax, (x, y_h), (x, y_gate - 0.28))
@@ -177,18 +181,18 @@ def lstm_cell_diagram(ax: Axes | None = None, title: str | None = None) -> Axes:
     # forget: f_t into the product on the cell line
     _arrow(ax, (x_f, y_gate + 0.28), (x_f, y_c - 0.25))
     # write: i_t * g_t, then into the sum
-    node(x_g, 3.0, r"$\times$")
-    line((x_i, y_gate + 0.28), (x_i, 3.0))
+    _node(ax, x_g, 3.0, r"$\times$")
+    _line(ax, (x_i, y_gate + 0.28), (x_i, 3.0))
     _arrow(ax, (x_i, 3.0), (x_g - 0.25, 3.0))
     _arrow(ax, (x_g, y_gate + 0.28), (x_g, 3.0 - 0.25))
     _arrow(ax, (x_g, 3.0 + 0.25), (x_g, y_c - 0.25))
     # read: h_t = o_t * tanh(c_t)
     _box(ax, x_out, 3.0, r"$\tanh$", "#d9f0d3", w=0.75, h=0.45)
     _arrow(ax, (x_out, y_c), (x_out, 3.0 + 0.25))
-    node(x_out, y_gate, r"$\times$")
+    _node(ax, x_out, y_gate, r"$\times$")
     _arrow(ax, (x_out, 3.0 - 0.23), (x_out, y_gate + 0.25))
     _arrow(ax, (x_o + 0.38, y_gate), (x_out - 0.25, y_gate))
-    line((x_out, y_gate - 0.25), (x_out, y_h))
+    _line(ax, (x_out, y_gate - 0.25), (x_out, y_h))
     _arrow(ax, (x_out, y_h), (9.55, y_h))
     _box(ax, 10.0, y_h, "$h_t$", "#fde3c8")
     ax.set_xlim(-0.6, 10.6)
@@ -198,17 +202,6 @@ def lstm_cell_diagram(ax: Axes | None = None, title: str | None = None) -> Axes:
     if title:
         ax.set_title(title)
     return ax
-
-
-def _node(ax: Axes, x: float, y: float, symbol: str) -> None:
-    """A pointwise operation: a small circle with its symbol (as in :func:`lstm_cell_diagram`)."""
-    ax.add_patch(mpl.patches.Circle((x, y), 0.25, fc="#fff2cc", ec="0.2", lw=1.0, zorder=3))
-    ax.text(x, y, symbol, ha="center", va="center", fontsize=13, zorder=4)
-
-
-def _line(ax: Axes, *points: tuple[float, float], color: str = "0.2") -> None:
-    xs, ys = zip(*points)
-    ax.plot(xs, ys, color=color, lw=1.2, zorder=1)
 
 
 def _tap(ax: Axes, x: float, y: float) -> None:

@@ -24,7 +24,7 @@ CHAPTERS_MD := $(sort $(wildcard chapters/[0-9][0-9]_*.md))
 # Chapters to re-execute with `make outputs` (default: all); e.g. make outputs NB=chapters/01_rnn.md
 NB ?= $(CHAPTERS_MD)
 
-.PHONY: help setup book test quick sync outputs bench bench-sweep clean
+.PHONY: help setup browser book test quick sync outputs bench bench-sweep clean
 
 help:
 	@sed -n '1,6p' Makefile
@@ -39,14 +39,27 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
+# The browser of the site test (tests/test_site.py): Debian's chromium and its driver, installed when
+# missing where that is possible (root with apt-get, as in CI); elsewhere that test is skipped and
+# says how to install them. Nothing is downloaded when the test runs.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium and chromium-driver for tests/test_site.py"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	else \
+		echo "No chromium here, and no root apt-get to install it: tests/test_site.py will be skipped."; \
+		echo "To run it: sudo apt-get install chromium chromium-driver"; \
+	fi
+
 book: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book: $(abspath _build/html/index.html)"
 
 # Every check, in one go: the book builds without a warning, mypy passes on the package, then one
-# pytest session runs the package tests (tests/, including the chapter-pair checks) and every
-# chapter cell under nbval.
-test: setup
+# pytest session runs the package tests (tests/, including the chapter-pair checks and the built
+# site in headless chromium) and every chapter cell under nbval.
+test: setup browser
 	$(BIN)/jupyter-book build . -W -n --keep-going --quiet
 	$(BIN)/python -m mypy rnnbook
 	$(BIN)/python -m pytest -m "" --nbval --nbval-current-env --nbval-sanitize-with nbval-sanitize.cfg \

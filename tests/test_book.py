@@ -36,7 +36,8 @@ def _page(nb: Path) -> str:
 def test_chapter_page_has_colab_button_to_its_notebook(nb):
     owner_repo = CONFIG["repository"]["url"].removeprefix("https://github.com/")
     branch = CONFIG["repository"]["branch"]
-    expected = f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/chapters/{nb.name}"
+    book = CONFIG["repository"]["path_to_book"].strip("/")  # "reader": the reader notebooks
+    expected = f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{book}/chapters/{nb.name}"
     assert expected in _page(nb)
 
 

@@ -197,7 +197,8 @@ def show_progress(progress: bool | None = None) -> bool:
     forced = os.environ.get("RNNBOOK_PROGRESS", "")
     if forced in ("0", "1"):
         return forced == "1"
-    return not os.environ.get("CI") and sys.stderr.isatty()
+    isatty = getattr(sys.stderr, "isatty", None)  # sys.stderr may be None (pythonw) or a stream without isatty
+    return not os.environ.get("CI") and callable(isatty) and bool(isatty())
 
 
 @dataclass

@@ -68,16 +68,14 @@ class OneSequence:
         self.h = np.zeros((H, 1))
         self.position = 0
 
-    def step(self) -> float:
-        """One chunk of T characters: forward, loss, backward, clip, Adagrad update; returns the loss."""
-        if self.position + self.T + 1 > len(self.ids):
-            self.position, self.h = 0, np.zeros_like(self.h)
-        chunk = self.ids[self.position:self.position + self.T + 1]
-        self.position += self.T
+    def loss_and_grads(self, chunk: np.ndarray, h: np.ndarray) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
+        """The summed loss over one chunk of T + 1 characters from state ``h`` (H, 1), every
+        parameter's gradient, and the last state."""
         W_xh, W_hh, W_hy, b_h, b_y = (self.params[k] for k in ("W_xh", "W_hh", "W_hy", "b_h", "b_y"))
-        xs, hs, ps = {}, {-1: self.h}, {}
+        T = len(chunk) - 1
+        xs, hs, ps = {}, {-1: h}, {}
         loss = 0.0
-        for t in range(self.T):
+        for t in range(T):
             xs[t] = np.zeros((self.V, 1))
             xs[t][chunk[t]] = 1.0                                            # x_t = onehot(c_t)
             hs[t] = np.tanh(W_xh @ xs[t] + W_hh @ hs[t - 1] + b_h)           # h_t
@@ -86,8 +84,8 @@ class OneSequence:
             ps[t] = e / e.sum()                                              # p_t = softmax(a_t)
             loss -= float(np.log(ps[t][chunk[t + 1], 0]))
         grads = {k: np.zeros_like(p) for k, p in self.params.items()}
-        dh_next = np.zeros_like(self.h)
-        for t in reversed(range(self.T)):
+        dh_next = np.zeros_like(h)
+        for t in reversed(range(T)):
             da = ps[t].copy()
             da[chunk[t + 1]] -= 1.0                                          # dL/da_t = p_t - onehot(y_t)
             grads["W_hy"] += da @ hs[t].T
@@ -98,11 +96,19 @@ class OneSequence:
             grads["W_xh"] += dz @ xs[t].T
             grads["W_hh"] += dz @ hs[t - 1].T
             dh_next = W_hh.T @ dz
+        return loss, grads, hs[T - 1]
+
+    def step(self) -> float:
+        """One chunk of T characters: forward, loss, backward, clip, Adagrad update; returns the mean loss."""
+        if self.position + self.T + 1 > len(self.ids):
+            self.position, self.h = 0, np.zeros_like(self.h)
+        chunk = self.ids[self.position:self.position + self.T + 1]
+        self.position += self.T
+        loss, grads, self.h = self.loss_and_grads(chunk, self.h)
         for k, p in self.params.items():
             g = np.clip(grads[k], -5.0, 5.0)                                 # entrywise clipping
             self.memory[k] += g * g
             p -= self.lr * g / np.sqrt(self.memory[k] + 1e-8)                # Adagrad
-        self.h = hs[self.T - 1]
         return loss / self.T
 
 

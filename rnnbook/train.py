@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from rnnbook.torch.clip import clip_grad_norm_, grad_norm
 
+#: The type of ``make_batch(rng) -> (X, y)``, which draws one training batch (inputs (T, B, D), targets (B, out_features)).
 BatchFn = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
 
 

@@ -36,7 +36,7 @@ class GRU(RecurrentModule):
     Raises
     ------
     TypeError
-        If ``reset_after`` is not a bool (and as :class:`RecurrentModule` for the other arguments).
+        If ``reset_after`` is not a bool (and as :class:`~rnnbook.torch.layer.RecurrentModule` for the other arguments).
 
     Examples
     --------

@@ -109,3 +109,20 @@ def test_pip_wheel_leaves_nothing_untracked():
     for path in ["build/lib/rnnbook/__init__.py", "rnnbook-0.1.0-py3-none-any.whl", "rnnbook.egg-info/PKG-INFO"]:
         ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT)
         assert ignored.returncode == 0, f"{path} would show up as untracked after `pip wheel .`"
+
+
+def test_binder_installs_rnnbook_with_the_pinned_cpu_torch():
+    """binder/ (repo2docker) installs rnnbook and CPU torch at the versions the book is tested with."""
+    requirements = (ROOT / "binder" / "requirements.txt").read_text(encoding="utf-8")
+    lines = [line.strip() for line in requirements.splitlines() if line.strip() and not line.startswith("#")]
+    assert "-e ." in lines, "Binder must install rnnbook from the repository"
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
+    binder, tested = _pins(ROOT / "binder" / "requirements.txt"), _pins(ROOT / "requirements.txt")
+    tested |= _pins(ROOT / "requirements-book.txt")
+    assert {"torch", "numpy", "matplotlib"} <= set(binder)
+    assert {name: tested.get(name) for name in binder} == binder
+    runtime = (ROOT / "binder" / "runtime.txt").read_text(encoding="utf-8").strip()
+    minimum = PYPROJECT["project"]["requires-python"].removeprefix(">=")
+    assert re.fullmatch(r"python-3\.\d+", runtime)
+    assert tuple(map(int, runtime.removeprefix("python-").split("."))) >= tuple(map(int, minimum.split(".")))
+    assert CONFIG["launch_buttons"].get("binderhub_url"), "the Binder button is configured"

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+#: The nonlinearities the vanilla RNN accepts, like ``torch.nn.RNN``'s ``nonlinearity``.
 NONLINEARITIES = ("tanh", "relu")
 
 

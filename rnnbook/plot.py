@@ -17,6 +17,9 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 if TYPE_CHECKING:  # only the type checker needs it, and not every matplotlib >= 3.7 has it
     from matplotlib.typing import RcKeyType
 
+#: The book's matplotlib defaults (figure size, resolution, grid, fonts), applied by :func:`use_book_style`.
+#:
+#: :meta hide-value:
 BOOK_STYLE: dict[RcKeyType, Any] = {
     "figure.figsize": (7.0, 3.6),
     "figure.dpi": 100,

@@ -14,7 +14,9 @@ from typing import Any, TypeVar
 
 from rnnbook.checks import StateDictError, check_int, check_param_value, given
 
+#: The type of a state dict's values (arrays or tensors): passed through untouched.
 V = TypeVar("V")
+#: The four parameters of every layer, in ``torch.nn`` order.
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 

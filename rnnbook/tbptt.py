@@ -23,7 +23,8 @@ require_torch("rnnbook.tbptt")  # a clear ImportError if torch is missing
 from torch import Tensor, nn
 
 
-State = Any  # a Tensor (B, H), a pair (h, c) for an LSTM, or None
+#: A layer's recurrent state: a tensor (B, H), a pair ``(h, c)`` for an LSTM, or ``None``.
+State = Any
 
 
 def detach_state(state: State) -> State:

@@ -38,6 +38,7 @@ from rnnbook.checkpoint import (CheckpointError, check_carry, check_model_state,
                                 set_random_states, to_device, write_checkpoint)
 from rnnbook.torch.clip import clip_grad_norm_, grad_norm
 
+#: The type of ``make_batch(rng) -> (X, y)``, which draws one training batch (inputs (T, B, D), targets (B, out_features)).
 BatchFn = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
 Batch = Any   # whatever the batch source yields and the loss function takes
 Carry = Any   # the state carried from one batch to the next: None, a tensor, or a tuple of tensors

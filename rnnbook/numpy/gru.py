@@ -24,7 +24,8 @@ from rnnbook.checks import check_bool, check_step, check_step_backward
 from rnnbook.numpy.activations import sigmoid
 from rnnbook.numpy.layer import RecurrentLayer
 
-# (x, h_prev, r, z, n, hn): hn is W_hn h_{t-1} + b_hn (reset_after) or W_hn (r * h_{t-1}) + b_hn.
+#: What the backward pass of one step needs, ``(x, h_prev, r, z, n, hn)`` (:func:`~rnnbook.numpy.gru_step_forward`
+#: returns it); ``hn`` is :math:`W_{hn} h_{t-1} + b_{hn}` (``reset_after``) or :math:`W_{hn} (r_t \odot h_{t-1}) + b_{hn}`.
 StepCache = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -170,7 +171,7 @@ class GRU(RecurrentLayer):
     Raises
     ------
     TypeError
-        If ``reset_after`` is not a bool (and as :class:`RecurrentLayer` for the other arguments).
+        If ``reset_after`` is not a bool (and as :class:`~rnnbook.numpy.layer.RecurrentLayer` for the other arguments).
 
     Examples
     --------

@@ -92,7 +92,7 @@ class RecurrentLayer:
 
     @property
     def caches(self) -> list[tuple]:
-        """The per-step caches of the last :meth:`forward` (what each step's backward needs), read-only."""
+        """The per-step caches of the last ``forward()`` (what each step's backward needs), read-only."""
         return list(self._caches)
 
     def _own(self, value: Any, name: str) -> np.ndarray:

@@ -24,7 +24,8 @@ from rnnbook.checks import check_finite_number, check_state_pair, check_step, ch
 from rnnbook.numpy.activations import sigmoid
 from rnnbook.numpy.layer import RecurrentLayer
 
-# (x, h_prev, c_prev, i, f, g, o, tanh_c): what the backward pass of one step needs
+#: What the backward pass of one step needs, ``(x, h_prev, c_prev, i, f, g, o, tanh_c)``
+#: (:func:`~rnnbook.numpy.lstm_step_forward` returns it).
 StepCache = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 

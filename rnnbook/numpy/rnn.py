@@ -18,6 +18,7 @@ from rnnbook.checks import check_nonlinearity, check_step, check_step_backward
 from rnnbook.numpy.activations import activate, activate_grad
 from rnnbook.numpy.layer import RecurrentLayer
 
+#: What the backward pass of one step needs, ``(x, h_prev, h)`` (:func:`~rnnbook.numpy.rnn_step_forward` returns it).
 StepCache = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 

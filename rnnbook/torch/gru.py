@@ -36,7 +36,7 @@ class GRU(RecurrentModule):
     Raises
     ------
     TypeError
-        If ``reset_after`` is not a bool (and as :class:`RecurrentModule` for the other arguments).
+        If ``reset_after`` is not a bool (and as :class:`~rnnbook.torch.layer.RecurrentModule` for the other arguments).
 
     Examples
     --------
@@ -100,4 +100,5 @@ class GRU(RecurrentModule):
         return (Y.transpose(0, 1) if self.batch_first else Y), h
 
     def extra_repr(self) -> str:
+        """The sizes and options that ``repr(layer)`` shows, ``reset_after`` included."""
         return super().extra_repr() + f", reset_after={self.reset_after}"

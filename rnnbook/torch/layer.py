@@ -130,4 +130,5 @@ class RecurrentModule(nn.Module):
                              f"move one of them (e.g. layer.to({str(x.device)!r}))")
 
     def extra_repr(self) -> str:
+        """The sizes and options that ``repr(layer)`` shows, as ``torch.nn``'s layers do."""
         return f"input_size={self.input_size}, hidden_size={self.hidden_size}, batch_first={self.batch_first}"

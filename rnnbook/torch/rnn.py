@@ -77,4 +77,5 @@ class RNN(RecurrentModule):
         return (Y.transpose(0, 1) if self.batch_first else Y), h
 
     def extra_repr(self) -> str:
+        """The sizes and options that ``repr(layer)`` shows, ``nonlinearity`` included."""
         return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"

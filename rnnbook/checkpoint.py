@@ -37,8 +37,11 @@ require_torch("rnnbook.checkpoint")  # a clear ImportError if torch is missing
 
 import torch
 
+#: The first bytes of every checkpoint file.
 MAGIC = b"rnnbook checkpoint\n"
+#: The checkpoint format written by this version; another version is refused with a clear error.
 FORMAT_VERSION = 1
+#: The entries every checkpoint holds.
 KEYS = ("step", "model", "optimizer", "optimizer_type", "data", "data_type", "carry", "history", "random")
 
 

@@ -40,8 +40,11 @@ from rnnbook.torch.clip import clip_grad_norm_, grad_norm
 
 #: The type of ``make_batch(rng) -> (X, y)``, which draws one training batch (inputs (T, B, D), targets (B, out_features)).
 BatchFn = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
+#: Whatever the batch source yields and the loss function takes.
 Batch = Any   # whatever the batch source yields and the loss function takes
+#: The state carried from one batch to the next: None, a tensor, or a tuple of tensors.
 Carry = Any   # the state carried from one batch to the next: None, a tensor, or a tuple of tensors
+#: The loss function, ``loss_fn(model, batch, carry) -> (loss, carry)``, with the state to carry on.
 LossFn = Callable[[nn.Module, Batch, Carry], tuple[Tensor, Carry]]
 
 

@@ -31,8 +31,11 @@ from rnnbook.numpy.loss import cross_entropy_with_grad
 from rnnbook.numpy.lstm import LSTM
 from rnnbook.numpy.rnn import RNN
 
+#: A NumPy recurrent layer the character model can use.
 Layer = RNN | LSTM | GRU
+#: The recurrent cells by name (``"rnn"``, ``"lstm"``, ``"gru"``).
 CELLS: dict[str, type[Layer]] = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+#: The carried state: None, an array (B, H), or the LSTM's pair (h, c).
 State = Any  # None, an array (B, H), or the LSTM's pair (h, c)
 
 

@@ -1,7 +1,7 @@
 """Optimisers for NumPy parameters (chapter 5): plain SGD and Adam, updating arrays in place.
 
 Both take the parameters as a dict of arrays (e.g. :attr:`rnnbook.numpy.charlm.CharModel.params`) and,
-at each :meth:`step`, a dict of gradients with the same keys and shapes. They compute exactly what
+at each ``step()``, a dict of gradients with the same keys and shapes. They compute exactly what
 ``torch.optim.SGD`` and ``torch.optim.Adam`` compute with their default options
 (``tests/test_charlm.py`` checks Adam against torch step by step)::
 

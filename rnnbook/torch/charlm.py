@@ -27,7 +27,9 @@ from rnnbook.torch.layer import RecurrentModule
 from rnnbook.torch.lstm import LSTM
 from rnnbook.torch.rnn import RNN
 
+#: The recurrent cells by name (``"rnn"``, ``"lstm"``, ``"gru"``).
 CELLS: dict[str, type[RecurrentModule]] = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+#: The carried state: None, a tensor (B, H), or the LSTM's pair (h, c).
 State = Any  # None, a tensor (B, H), or the LSTM's pair (h, c)
 
 

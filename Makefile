@@ -26,7 +26,8 @@ export JUPYTER_PLATFORM_DIRS := 1
 # The kernel that runs the chapters is the virtual environment's python.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-CHAPTERS_MD := $(sort $(wildcard chapters/[0-9][0-9]_*.md))
+# The numbered chapters, then the FAQ (a notebook too, executed and checked like a chapter).
+CHAPTERS_MD := $(sort $(wildcard chapters/[0-9][0-9]_*.md)) $(wildcard chapters/faq.md)
 # Chapters to re-execute with `make outputs` (default: all); e.g. make outputs NB=chapters/01_rnn.md
 NB ?= $(CHAPTERS_MD)
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
+CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md")) + sorted((ROOT / "chapters").glob("faq.md"))  # the FAQ is a notebook too
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 
@@ -32,7 +32,7 @@ def test_there_are_chapters_and_each_has_its_pair():
     assert CHAPTERS, "no chapters/NN_topic.md found"
     for md in CHAPTERS:
         assert md.with_suffix(".ipynb").exists(), f"{md.name} has no paired .ipynb (run `make outputs NB={md.relative_to(ROOT)}`)"
-    for nb in (ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"):
+    for nb in [*(ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"), *(ROOT / "chapters").glob("faq.ipynb")]:
         assert nb.with_suffix(".md").exists(), f"{nb.name} has no paired .md"
 
 

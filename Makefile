@@ -1,8 +1,8 @@
 # rnnbook: two commands on a fresh machine.
 #   make book   set up .venv from the pinned requirements.txt and build the HTML book
 #   make test   set up the same way and run every check (what CI runs, via .ci/run)
-# Also: make outputs (re-execute every chapter into its .ipynb), make sync, make bench, make bench-sweep,
-# make clean.
+# Also: make outputs (re-execute every chapter into its .ipynb), make reader, make sync, make bench,
+# make bench-sweep, make clean.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -24,7 +24,7 @@ CHAPTERS_MD := $(sort $(wildcard chapters/[0-9][0-9]_*.md))
 # Chapters to re-execute with `make outputs` (default: all); e.g. make outputs NB=chapters/01_rnn.md
 NB ?= $(CHAPTERS_MD)
 
-.PHONY: help setup book test quick sync outputs bench bench-sweep clean
+.PHONY: help setup book test quick sync outputs reader bench bench-sweep clean
 
 help:
 	@sed -n '1,6p' Makefile
@@ -72,6 +72,13 @@ outputs: setup
 		$(BIN)/python -c "$$STRIP_TIMING" $$nb || exit 1; \
 		$(BIN)/jupytext --sync $$md >/dev/null || exit 1; \
 	done
+	@$(MAKE) --no-print-directory reader
+
+# reader/chapters/*.ipynb: each chapter's notebook with its MyST translated for Jupyter and Colab
+# (numbered equations, citations, admonitions); what the Colab buttons open. tests/test_reader.py
+# checks they are up to date.
+reader: setup
+	$(BIN)/python tools/reader.py
 
 # On the best available device; e.g. make bench BENCH_ARGS="--device cpu --T 50 --B 32 --H 128"
 BENCH_ARGS ?=

@@ -101,6 +101,19 @@ def test_site_url_is_the_repository_pages():
     assert CONFIG["repository"]["path_to_book"] == "reader"
 
 
+def test_readme_links_to_reader_notebooks_and_site():
+    """The README's Colab links open existing reader notebooks of this repository; it names the site."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    owner_repo = CONFIG["repository"]["url"].removeprefix("https://github.com/")
+    links = re.findall(r"https://colab\.research\.google\.com/github/[^)\s>]+", readme)
+    assert links, "the README has no Colab link"
+    prefix = f"https://colab.research.google.com/github/{owner_repo}/blob/{CONFIG['repository']['branch']}/"
+    for link in links:
+        assert link.startswith(prefix + "reader/chapters/"), link
+        assert (ROOT / link.removeprefix(prefix)).exists(), link
+    assert CONFIG["html"]["baseurl"] in readme
+
+
 def _site_equations(page: Path) -> list[tuple[str, str]]:
     """(number, label) of each numbered equation of a built page, in order."""
     html = page.read_text(encoding="utf-8")
@@ -193,6 +206,10 @@ c = d
 ```
 
 ```{math}
+v = \\begin{bmatrix} 1 \\\\ 2 \\end{bmatrix}
+```
+
+```{math}
 :label: one-b
 x &= 1 \\\\
 y &= 2
@@ -278,6 +295,7 @@ def test_translation_of_each_construct(small_book):
     assert "a = b\n\\tag{1}" in first and "c = d\n$$" in first
     assert "\\begin{aligned}\nx &= 1 \\\\\ny &= 2\n\\end{aligned}\n\\tag{2}" in first
     assert "z = 3\n\\tag{3}\n$$" in first and "(one-c)" not in first
+    assert "$$\nv = \\begin{bmatrix} 1 \\\\ 2 \\end{bmatrix}\n$$" in first  # a matrix's rows are not lines
     assert "(first-section)=" not in first and "## First section" in first
     # References: numbers and titles, linked to the site.
     assert f"[(2)]({site}chapters/one.html#equation-one-b)" in second

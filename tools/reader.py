@@ -242,6 +242,14 @@ def _labels(source: str) -> Iterator[tuple[str, str, str]]:
                 yield from _labels("\n".join(body))
 
 
+def _top_level_break(tex: str) -> bool:
+    """Whether ``tex`` has a line break ``\\\\`` outside every environment (a matrix's rows do not count)."""
+    inner = re.compile(r"\\begin\{(\w+\*?)\}(?:(?!\\begin\{).)*?\\end\{\1\}", re.S)
+    while (stripped := inner.sub("", tex)) != tex:
+        tex = stripped
+    return "\\\\" in tex
+
+
 def _strip_inline(text: str) -> str:
     """A heading as plain text (for link texts): roles and emphasis markers dropped."""
     text = re.sub(r"\{[\w:-]+\}`([^`]*)`", r"\1", text)
@@ -360,10 +368,7 @@ class Page:
         if not parts:
             raise self.fail(f"an empty {{math}} directive (label {label!r})")
         # As Sphinx does: parts separated by blank lines are rows, a part with \\ is a multi-line one.
-        wrapped = [
-            p if p.startswith("\\begin") or "\\\\" not in p else f"\\begin{{aligned}}\n{p}\n\\end{{aligned}}"
-            for p in parts
-        ]
+        wrapped = [f"\\begin{{aligned}}\n{p}\n\\end{{aligned}}" if _top_level_break(p) else p for p in parts]
         tex = wrapped[0] if len(wrapped) == 1 else "\\begin{gathered}\n" + " \\\\\n".join(wrapped) + "\n\\end{gathered}"
         if label:
             tex += f"\n\\tag{{{self.book.equations[label][1]}}}"

@@ -254,6 +254,10 @@ The caption.
 ```python
 print("{eq}`not-a-role`")
 ```
+
+```{literalinclude} code.py
+:pyobject: g
+```
 """
 
 
@@ -281,6 +285,7 @@ def small_book(tmp_path: Path) -> Path:
     (tmp_path / "refs.bib").write_text(BIB)
     (tmp_path / "chapters").mkdir()
     shutil.copy(Path(__file__).with_name("test_reader.py"), tmp_path / "chapters" / "fig.png")  # any bytes will do
+    (tmp_path / "chapters" / "code.py").write_text("def f():\n    return 1\n\n\ndef g():\n    return 2\n")
     nbformat.write(_notebook(ONE), tmp_path / "chapters" / "one.ipynb")
     nbformat.write(_notebook(TWO, ["hide-input", "solution"]), tmp_path / "chapters" / "two.ipynb")
     return tmp_path
@@ -313,6 +318,7 @@ def test_translation_of_each_construct(small_book):
     assert f"> **Note**\n>\n> A colon-fence note with [(4)]({site}chapters/two.html#equation-two-a)." in second
     assert "> **Why it works**\n>\n> Because." in second
     assert "> **Warning**\n>\n> Careful." in second
+    assert "```python\ndef g():\n    return 2\n```" in second  # literalinclude: the code itself
     # A local image is embedded, so it shows offline and in Colab.
     assert "![a figure](attachment:fig.png)\n\n*The caption.*" in second
     assert "fig.png" in two.cells[1].attachments

@@ -382,12 +382,12 @@ class Page:
                 raise self.fail(f"literalinclude option :{key}: has no translation")
         if "pyobject" in options:
             tree = ast.parse(code)
-            node = next(
-                (n for n in ast.walk(tree) if getattr(n, "name", None) == options["pyobject"].split(".")[-1]), None
-            )
+            defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+            name = options["pyobject"].split(".")[-1]
+            node = next((n for n in ast.walk(tree) if isinstance(n, defs) and n.name == name), None)
             if node is None:
                 raise self.fail(f"literalinclude: {options['pyobject']} not found in {arg}")
-            start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             code = "\n".join(code.splitlines()[start - 1 : node.end_lineno])
         if "start-after" in options:
             code = code.split(options["start-after"], 1)[1].split("\n", 1)[1]

@@ -31,7 +31,7 @@ CHAPTERS_MD := $(sort $(wildcard chapters/[0-9][0-9]_*.md)) $(wildcard chapters/
 # Chapters to re-execute with `make outputs` (default: all); e.g. make outputs NB=chapters/01_rnn.md
 NB ?= $(CHAPTERS_MD)
 
-.PHONY: help setup browser book test quick sync outputs bench bench-sweep clean
+.PHONY: help setup browser book test quick sync outputs reader bench bench-sweep clean
 
 help: ## list these targets
 	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(firstword $(MAKEFILE_LIST))
@@ -98,6 +98,13 @@ outputs: setup ## re-execute the chapters into their .ipynb (NB=chapters/01_rnn.
 		$(BIN)/python -c "$$STRIP_TIMING" $$nb || exit 1; \
 		$(BIN)/jupytext --sync $$md >/dev/null || exit 1; \
 	done
+	@$(MAKE) --no-print-directory reader
+
+# reader/chapters/*.ipynb: each chapter's notebook with its MyST translated for Jupyter and Colab
+# (numbered equations, citations, admonitions); what the Colab buttons open. tests/test_reader.py
+# checks they are up to date.
+reader: setup ## regenerate reader/chapters/*.ipynb (MyST translated for Jupyter and Colab) from chapters/*.ipynb
+	$(BIN)/python tools/reader.py
 
 # On the best available device; e.g. make bench BENCH_ARGS="--device cpu --T 50 --B 32 --H 128"
 BENCH_ARGS ?=

@@ -10,6 +10,7 @@ Subpackages and modules (each one topic):
 - ``rnnbook.tbptt``: truncated backpropagation through time, TBPTT(k1, k2).
 - ``rnnbook.train``: a small training loop for sequence regression.
 - ``rnnbook.data``: synthetic tasks (the adding problem, the delayed echo).
+- ``rnnbook.exercises``: checkers for the chapters' exercises (your function against the reference).
 - ``rnnbook.seed``, ``rnnbook.device``, ``rnnbook.plot``: reproducibility, device choice, figures.
 
 ``import rnnbook`` itself imports neither torch nor matplotlib; import what you use.

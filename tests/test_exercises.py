@@ -296,6 +296,7 @@ def test_gru_step_forward_accepts_correct_answers_and_the_reference(after):
     wrong_form = quiet(check_gru_step_forward, lambda x, h_prev, params: gru_forward(x, h_prev, params, after=not after),
                        reset_after=after)
     assert wrong_form.cause == "wrong_reset_placement"
+    assert f"(reset_after={after}) is wrong on case 1" in wrong_form.message  # says which form it checked
 
 
 # --- the checkers' own wrong variants ------------------------------------------------------------

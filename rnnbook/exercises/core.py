@@ -285,6 +285,8 @@ def run_check(exercise: Exercise, fn: Any, verbose: bool = True) -> Verdict:
     """
     kwargs = {k: v for k, v in exercise.options.items() if callable(fn) and _accepts(fn, k)}
     fname = _check_function(fn, exercise, kwargs)
+    if exercise.options:  # say which form was checked, e.g. "my_gru_step_forward (reset_after=True)"
+        fname += f" ({', '.join(f'{k}={v}' for k, v in exercise.options.items())})"
     verdict = _run(exercise, fn, fname, kwargs)
     if verbose:
         print(verdict.message)

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 import rnnbook.numpy as ref
-from rnnbook.exercises import (check_gru_step_forward, check_lstm_step_backward, check_rnn_backward,
+from rnnbook.exercises import (check_gru_step_backward, check_gru_step_forward, check_lstm_step_backward, check_rnn_backward,
                                check_rnn_step_backward, check_rnn_step_forward)
 from rnnbook.exercises.core import SIZES, run_check
+from rnnbook.exercises.gru import _backward_exercise as gru_backward_exercise
 from rnnbook.exercises.gru import _exercise as gru_exercise
 from rnnbook.exercises.lstm import LSTM_STEP_BACKWARD
 from rnnbook.exercises.rnn import RNN_BACKWARD, RNN_STEP_BACKWARD, RNN_STEP_FORWARD
@@ -107,7 +108,7 @@ def test_not_implemented_exceptions_shape_errors_and_in_place_changes():
 
 
 @pytest.mark.parametrize("check", [check_rnn_step_forward, check_rnn_step_backward, check_rnn_backward,
-                                   check_lstm_step_backward, check_gru_step_forward])
+                                   check_lstm_step_backward, check_gru_step_forward, check_gru_step_backward])
 def test_bad_arguments_are_a_clear_type_error(check):
     with pytest.raises(TypeError, match="fn must be the function you wrote"):
         check(42)
@@ -120,6 +121,8 @@ def test_bad_arguments_are_a_clear_type_error(check):
 def test_gru_reset_after_must_be_a_bool():
     with pytest.raises(TypeError, match="reset_after"):
         check_gru_step_forward(ref.gru_step_forward, reset_after="yes")
+    with pytest.raises(TypeError, match="reset_after"):
+        check_gru_step_backward(ref.gru_step_backward, reset_after=1)
 
 
 def test_output_is_deterministic():
@@ -299,10 +302,60 @@ def test_gru_step_forward_accepts_correct_answers_and_the_reference(after):
     assert f"(reset_after={after}) is wrong on case 1" in wrong_form.message  # says which form it checked
 
 
+def gru_backward_step(dh, cache, params, *, after=True, mistake=None):
+    x, h_prev, r, z, n, hn = cache
+    Wr, Wz, Wn = np.split(params["weight_hh"], 3)
+    dn, dz = dh * (1 - z), dh * (n - h_prev if mistake == "sign" else h_prev - n)
+    dh_prev = np.zeros_like(dh) if mistake == "no_direct" else dh * z
+    d_n = dn * (1 - n ** 2)
+    d_z = dz * z * (1 - z)
+    if after:
+        d_r = d_n * hn * r * (1 - r)
+        n_h = d_n if mistake == "no_r" else d_n * r          # gradient of W_hn h + b_hn
+        dW_hh = np.vstack([d_r.T @ h_prev, d_z.T @ h_prev, n_h.T @ h_prev])
+        db_hh = np.concatenate([d_r.sum(0), d_z.sum(0), n_h.sum(0)])
+        dh_prev = dh_prev + d_r @ Wr + d_z @ Wz + n_h @ Wn
+    else:
+        back = d_n @ Wn                                       # gradient of r * h_prev
+        d_r = back * h_prev * r * (1 - r)
+        rh = h_prev if mistake == "no_r" else r * h_prev
+        dW_hh = np.vstack([d_r.T @ h_prev, d_z.T @ h_prev, d_n.T @ rh])
+        db_hh = np.concatenate([d_r.sum(0), d_z.sum(0), d_n.sum(0)])
+        dh_prev = dh_prev + d_r @ Wr + d_z @ Wz + (back if mistake == "no_r" else back * r)
+    blocks = [d_z, d_r, d_n] if mistake == "zrn" else [d_r, d_z, d_n]
+    d_in = np.hstack(blocks)
+    if mistake == "zrn":
+        dW_hh = np.vstack([dW_hh[len(Wr):2 * len(Wr)], dW_hh[:len(Wr)], dW_hh[2 * len(Wr):]])
+        db_hh = np.concatenate([db_hh[len(Wr):2 * len(Wr)], db_hh[:len(Wr)], db_hh[2 * len(Wr):]])
+    grads = {"weight_ih": d_in.T @ x, "weight_hh": dW_hh, "bias_ih": d_in.sum(0), "bias_hh": db_hh}
+    return d_in @ params["weight_ih"], dh_prev, grads
+
+
+@pytest.mark.parametrize("after", [True, False])
+@pytest.mark.parametrize("mistake, cause", [
+    ("sign", "sign_error"), ("no_direct", "missing_direct_path"), ("no_r", "missing_reset_factor"),
+    ("zrn", "wrong_gate_order"), ("other_form", "wrong_reset_placement"),
+])
+def test_gru_step_backward_diagnoses(after, mistake, cause):
+    if mistake == "other_form":
+        fn = lambda dh, cache, params: gru_backward_step(dh, cache, params, after=not after)  # noqa: E731
+    else:
+        fn = lambda dh, cache, params: gru_backward_step(dh, cache, params, after=after, mistake=mistake)  # noqa: E731
+    verdict = quiet(check_gru_step_backward, fn, reset_after=after)
+    assert not verdict.passed and verdict.cause == cause, verdict.message
+
+
+@pytest.mark.parametrize("after", [True, False])
+def test_gru_step_backward_accepts_correct_answers_and_the_reference(after):
+    assert quiet(check_gru_step_backward, lambda dh, cache, params: gru_backward_step(dh, cache, params, after=after),
+                 reset_after=after)
+    assert quiet(check_gru_step_backward, ref.gru_step_backward, reset_after=after)
+
+
 # --- the checkers' own wrong variants ------------------------------------------------------------
 
 EXERCISES = [RNN_STEP_FORWARD, RNN_STEP_BACKWARD, RNN_BACKWARD, LSTM_STEP_BACKWARD, gru_exercise(True),
-             gru_exercise(False)]
+             gru_exercise(False), gru_backward_exercise(True), gru_backward_exercise(False)]
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.name)

@@ -10,13 +10,13 @@ reported as not implemented yet. A checker runs in well under a second.
 - chapter 1: :func:`check_rnn_step_forward`
 - chapter 2: :func:`check_rnn_step_backward`, :func:`check_rnn_backward`
 - chapter 3: :func:`check_lstm_step_backward`
-- chapter 4: :func:`check_gru_step_forward`
+- chapter 4: :func:`check_gru_step_forward`, :func:`check_gru_step_backward`
 """
 
 from rnnbook.exercises.core import Verdict
-from rnnbook.exercises.gru import check_gru_step_forward
+from rnnbook.exercises.gru import check_gru_step_backward, check_gru_step_forward
 from rnnbook.exercises.lstm import check_lstm_step_backward
 from rnnbook.exercises.rnn import check_rnn_backward, check_rnn_step_backward, check_rnn_step_forward
 
-__all__ = ["Verdict", "check_gru_step_forward", "check_lstm_step_backward", "check_rnn_backward",
+__all__ = ["Verdict", "check_gru_step_backward", "check_gru_step_forward", "check_lstm_step_backward", "check_rnn_backward",
            "check_rnn_step_backward", "check_rnn_step_forward"]

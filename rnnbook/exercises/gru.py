@@ -1,4 +1,5 @@
-"""The checker for chapter 4's exercise: one GRU step forward, in either form of the candidate.
+"""The checkers for chapter 4's exercises: one GRU step forward and one step backward, in either
+form of the candidate.
 
 Each wrong variant is the reference with one common mistake in it; the checker names the mistake
 whose variant computes exactly what the reader's function computed.
@@ -16,7 +17,7 @@ from rnnbook.checks import check_bool
 from rnnbook.exercises.core import Exercise, Mistake, Outputs, Verdict, run_check
 from rnnbook.exercises.rnn import random_params
 from rnnbook.numpy.activations import sigmoid
-from rnnbook.numpy.gru import gru_step_forward
+from rnnbook.numpy.gru import gru_step_backward, gru_step_forward
 
 GATES = "rzn"  # the order of the blocks in torch.nn.GRU's weights
 
@@ -124,3 +125,143 @@ def check_gru_step_forward(fn: Any, reset_after: bool = True, verbose: bool = Tr
         ``reset_after`` is not a bool.
     """
     return run_check(_exercise(check_bool("reset_after", reset_after)), fn, verbose)
+
+
+# --- one step backward ------------------------------------------------------------------------
+
+def _backward_case(rng: np.random.Generator, B: int, D: int, H: int, T: int, reset_after: bool) -> tuple[Any, ...]:
+    x, h_prev, params = _case(rng, B, D, H, T)
+    _, cache = gru_step_forward(x, h_prev, params, reset_after)
+    return rng.normal(size=(B, H)), cache, params
+
+
+def _grads_outputs(dx: np.ndarray, dh_prev: np.ndarray, grads: dict[str, np.ndarray]) -> Outputs:
+    return {"dx": dx, "dh_prev": dh_prev, "dW_ih": grads["weight_ih"], "dW_hh": grads["weight_hh"],
+            "db_ih": grads["bias_ih"], "db_hh": grads["bias_hh"]}
+
+
+def _backward_reference(dh: np.ndarray, cache: tuple[np.ndarray, ...], params: dict[str, np.ndarray],
+                        reset_after: bool = True) -> Outputs:
+    x, h_prev, r, z, n, hn = cache
+    return _grads_outputs(*gru_step_backward(dh, (x, h_prev, r, z, n, hn), params, reset_after))
+
+
+def _backward_variant(dh: np.ndarray, cache: tuple[np.ndarray, ...], params: dict[str, np.ndarray],
+                      reset_after: bool = True, *, order: str = GATES, dz_sign: float = 1.0,
+                      flip_update: bool = False, direct: bool = True, n_slope: bool = True,
+                      gate_slopes: bool = True, reset_factor: bool = True, dW_hh_state: str = "h_prev",
+                      batch: str = "sum") -> Outputs:
+    x, h_prev, r, z, n, hn = cache
+    W_ih, W_hh = params["weight_ih"], params["weight_hh"]
+    H = h_prev.shape[1]
+    keep = 1.0 - z if flip_update else z                          # the factor of h_{t-1} in h_t
+    dn = dh * (1.0 - keep)
+    dz = dz_sign * dh * (h_prev - n) * (-1.0 if flip_update else 1.0)
+    dh_prev = dh * keep if direct else np.zeros_like(dh)
+    sig = (lambda s: s * (1.0 - s)) if gate_slopes else (lambda s: np.ones_like(s))
+    da_n = dn * ((1.0 - n * n) if n_slope else 1.0)
+    da_z = dz * sig(z)
+    state = (1.0 - z) * n + z * h_prev if dW_hh_state == "h" else h_prev
+    W_hn = W_hh[2 * H:]
+    if reset_after:
+        da_r = da_n * hn * sig(r)
+        blocks_h = {"r": da_r, "z": da_z, "n": da_n * r if reset_factor else da_n}
+        dgh = np.concatenate([blocks_h[k] for k in order], axis=1)
+        dW_hh = dgh.T @ state
+        dh_prev = dh_prev + dgh @ W_hh
+    else:
+        drh = da_n @ W_hn
+        da_r = drh * h_prev * sig(r)
+        blocks_h = {"r": da_r, "z": da_z, "n": da_n}
+        dgh = np.concatenate([blocks_h[k] for k in order], axis=1)
+        dW_hh = np.concatenate([dgh[:, :2 * H].T @ state, da_n.T @ (r * state if reset_factor else state)])
+        dh_prev = dh_prev + dgh[:, :2 * H] @ W_hh[:2 * H] + (drh * r if reset_factor else drh)
+    blocks_i = {"r": da_r, "z": da_z, "n": da_n}
+    dgi = np.concatenate([blocks_i[k] for k in order], axis=1)
+    m = len(x) if batch == "mean" else 1
+    grads = {"weight_ih": dgi.T @ x / m, "weight_hh": dW_hh / m, "bias_ih": dgi.sum(axis=0) / m,
+             "bias_hh": dgh.sum(axis=0) / m}
+    return _grads_outputs(dgi @ W_ih, dh_prev, grads)
+
+
+def _other_form(dh: np.ndarray, cache: tuple[np.ndarray, ...], params: dict[str, np.ndarray],
+                reset_after: bool = True) -> Outputs:
+    x, h_prev, r, z, n, hn = cache
+    return _grads_outputs(*gru_step_backward(dh, (x, h_prev, r, z, n, hn), params, not reset_after))
+
+
+def _backward_mistakes(reset_after: bool) -> tuple[Mistake, ...]:
+    factor = ("the n block of g^h is r_t * delta^n (the reset gate multiplied W_hn h_{t-1} + b_hn), so "
+              "dW_hn, db_hn and dh_prev carry r_t" if reset_after else
+              "W_hn multiplied r_t * h_{t-1}, so dW_hn = delta^n^T (r_t * h_{t-1}) and dh_prev gets "
+              "r_t * (W_hn^T delta^n)")
+    mistakes = [
+        Mistake("sign_error", "a sign error in dz: dL/dz_t = dh * (h_{t-1} - n_t), since h_t = (1 - z_t) * n_t "
+                "+ z_t * h_{t-1}.", partial(_backward_variant, dz_sign=-1.0)),
+        Mistake("update_gate_flipped", "the update gate is the wrong way round: dn = dh * (1 - z_t) and the "
+                "direct path is dh * z_t.", partial(_backward_variant, flip_update=True)),
+        Mistake("missing_direct_path", "the direct path is missing: dh_prev starts from dh * z_t, then adds "
+                "what flows back through the gates and the candidate.", partial(_backward_variant, direct=False)),
+        Mistake("missing_tanh_derivative", "the tanh derivative of the candidate is missing: delta^n = dn * "
+                "(1 - n_t^2).", partial(_backward_variant, n_slope=False)),
+        Mistake("missing_sigmoid_derivative", "the sigmoid derivative of the gates is missing: delta^r = dr * "
+                "r_t (1 - r_t), delta^z = dz * z_t (1 - z_t).", partial(_backward_variant, gate_slopes=False)),
+        Mistake("missing_reset_factor", f"the reset gate's factor is missing: {factor}.",
+                partial(_backward_variant, reset_factor=False)),
+        Mistake("uses_h_not_h_prev", "dW_hh uses h_t, the new state, where it needs h_{t-1}.",
+                partial(_backward_variant, dW_hh_state="h")),
+        Mistake("wrong_reset_placement", "this is the backward pass of the other form of the candidate "
+                f"(reset_after={not reset_after}).", _other_form),
+        Mistake("averaged_over_batch", "the gradients are averaged over the batch; a step's gradients are "
+                "summed over the batch, e.g. db = delta.sum(axis=0).", partial(_backward_variant, batch="mean")),
+    ]
+    for p in permutations(GATES):
+        order = "".join(p)
+        if order != GATES:
+            mistakes.append(Mistake("wrong_gate_order", f"the gradient blocks are stacked in the order "
+                                    f"{', '.join(order)}; torch.nn.GRU stacks r, z, n.",
+                                    partial(_backward_variant, order=order)))
+    return tuple(mistakes)
+
+
+def _backward_exercise(reset_after: bool) -> Exercise:
+    def make_case(rng: np.random.Generator, B: int, D: int, H: int, T: int) -> tuple[Any, ...]:
+        return _backward_case(rng, B, D, H, T, reset_after)
+    return Exercise(name="gru_step_backward", arguments=("dh", "cache", "params"), returns="(dx, dh_prev, grads)",
+                    make_case=make_case, reference=_backward_reference, layout=("dx", "dh_prev", "grads"),
+                    shapes={"dx": "(B, D)", "dh_prev": "(B, H)", "dW_ih": "(3H, D)", "dW_hh": "(3H, H)",
+                            "db_ih": "(3H,)", "db_hh": "(3H,)"},
+                    mistakes=_backward_mistakes(reset_after), options={"reset_after": reset_after}, seed=6)
+
+
+def check_gru_step_backward(fn: Any, reset_after: bool = True, verbose: bool = True) -> Verdict:
+    """Check the reader's ``fn(dh, cache, params) -> (dx, dh_prev, grads)``: the backward pass of one
+    GRU step (chapter 4, eqs. ``gru-grad-state`` to ``gru-grad-input``).
+
+    ``cache`` is ``(x, h_prev, r, z, n, hn)`` as :func:`rnnbook.numpy.gru_step_forward` returns it
+    for the form ``reset_after`` (``hn`` is :math:`W_{hn} h_{t-1} + b_{hn}` for True,
+    :math:`W_{hn} (r_t \\odot h_{t-1}) + b_{hn}` for False); ``grads`` has the keys ``weight_ih``,
+    ``weight_hh``, ``bias_ih``, ``bias_hh`` (blocks r, z, n). If ``fn`` takes a ``reset_after``
+    argument it is passed.
+
+    Parameters
+    ----------
+    fn : callable
+        The function to check.
+    reset_after : bool, default True
+        The form to check against.
+    verbose : bool, default True
+        Print the verdict.
+
+    Returns
+    -------
+    Verdict
+        As :func:`check_gru_step_forward`'s.
+
+    Raises
+    ------
+    TypeError
+        If ``fn`` is not callable or cannot be called as ``fn(dh, cache, params)``, or
+        ``reset_after`` is not a bool.
+    """
+    return run_check(_backward_exercise(check_bool("reset_after", reset_after)), fn, verbose)

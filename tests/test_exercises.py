@@ -76,6 +76,8 @@ def test_rnn_step_forward_accepts_correct_answers_and_the_reference():
     assert quiet(check_rnn_step_forward, ref.rnn_step_forward)  # returns (h, cache): accepted
     verdict = quiet(check_rnn_step_forward, lambda *args: rnn_forward(*args))
     assert verdict.passed and verdict.cases == len(SIZES) and f"all {len(SIZES)} cases" in verdict.message
+    assert repr(verdict) == f"Verdict(passed=True, cause=None, output=None, cases={len(SIZES)})"
+    assert str(verdict) == verdict.message
 
 
 def test_verdict_reports_the_worst_entry_and_errors():

@@ -91,6 +91,9 @@ class Verdict:
     def __str__(self) -> str:
         return self.message
 
+    def __repr__(self) -> str:  # short: the checker has printed the message already
+        return f"Verdict(passed={self.passed}, cause={self.cause!r}, output={self.output!r}, cases={self.cases})"
+
 
 class _Malformed(Exception):
     """The reader's return value has the wrong structure, type, shape or dtype."""

@@ -24,12 +24,13 @@ from rnnbook.checks import check_callable, given
 
 #: An output agrees with the reference when max|yours - reference| <= TOLERANCE * max|reference|.
 TOLERANCE = 1e-9
-#: (B, D, H, T) of each case. The first is square (D = H): a missing transpose then computes wrong
-#: numbers that a wrong variant can match, instead of failing on a shape.
+#: The sizes ``(B, D, H, T)`` of each case. The first is square (D = H), so that a missing transpose
+#: computes wrong numbers that a wrong variant can match, instead of failing on a shape.
 SIZES = ((2, 3, 3, 3), (1, 1, 1, 1), (3, 2, 4, 4), (1, 4, 2, 2), (4, 5, 3, 5), (2, 1, 5, 3))
 #: The parameter gradients' keys, and the short names the checkers report them by.
 GRAD_NAMES = {"weight_ih": "dW_ih", "weight_hh": "dW_hh", "bias_ih": "db_ih", "bias_hh": "db_hh"}
 
+#: What a step returns, by name (``"h_next"``, ``"dx"``, ...).
 Outputs = dict[str, np.ndarray]
 
 
@@ -40,6 +41,9 @@ class Mistake:
     cause: str                           # a short key, e.g. "missing_transpose"
     explanation: str                     # what the reader should look at
     compute: Callable[..., Outputs]      # same arguments as the reference
+
+    def __repr__(self) -> str:  # short: the API page shows the mistakes of each exercise
+        return f"Mistake({self.cause!r})"
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,9 @@ class Exercise:
     uses_T: bool = False                                  # whether the cases' sequence length matters
     seed: int = 0
 
+    def __repr__(self) -> str:  # short: the API page shows each exercise by its function and mistakes
+        return f"Exercise({self.name!r}, mistakes={[m.cause for m in self.mistakes]})"
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -71,7 +78,7 @@ class Verdict:
     cases : int
         How many cases ran (all of them if passed; up to the first failing one otherwise).
     cause : str or None
-        The diagnosed mistake's key (a :class:`Mistake`'s ``cause``, or ``"not_implemented"``,
+        The diagnosed mistake's key (a :class:`~rnnbook.exercises.core.Mistake`'s ``cause``, or ``"not_implemented"``,
         ``"exception"``, ``"shape_error"``, ``"wrong_shape"``, ``"wrong_type"``, ``"wrong_dtype"``,
         ``"not_finite"``, ``"wrong_structure"``, ``"modified_input"``, ``"not_summed_over_batch"``,
         ``"unknown"``); None if passed.

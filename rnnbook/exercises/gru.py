@@ -19,6 +19,7 @@ from rnnbook.exercises.rnn import random_params
 from rnnbook.numpy.activations import sigmoid
 from rnnbook.numpy.gru import gru_step_backward, gru_step_forward
 
+#: The order of the gate blocks in ``torch.nn.GRU``'s weights.
 GATES = "rzn"  # the order of the blocks in torch.nn.GRU's weights
 
 

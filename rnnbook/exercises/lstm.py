@@ -16,6 +16,7 @@ from rnnbook.exercises.core import Exercise, Mistake, Outputs, Verdict, run_chec
 from rnnbook.exercises.rnn import random_params
 from rnnbook.numpy.lstm import lstm_step_backward, lstm_step_forward
 
+#: The order of the gate blocks in ``torch.nn.LSTM``'s weights, and in delta.
 GATES = "ifgo"  # the order of the gate blocks in torch.nn.LSTM's weights, and in delta
 
 
@@ -66,6 +67,7 @@ def _order_mistake(order: str) -> Mistake:
                    "torch.nn.LSTM (and params) stack them i, f, g, o.", partial(_variant, order=order))
 
 
+#: The wrong answers :func:`~rnnbook.exercises.check_lstm_step_backward` recognises.
 MISTAKES = (
     Mistake("missing_h_path", "dc is missing the path through h_t: dL/dc_t = dc + dh * o_t * (1 - tanh(c_t)^2) "
             "(h_t = o_t * tanh(c_t) depends on c_t too).", partial(_variant, h_path=False)),
@@ -92,6 +94,7 @@ MISTAKES = (
     *(_order_mistake("".join(p)) for p in permutations(GATES) if "".join(p) != GATES),
 )
 
+#: The exercise of chapter 3, one step of the LSTM backward.
 LSTM_STEP_BACKWARD = Exercise(
     name="lstm_step_backward", arguments=("dh", "dc", "cache", "params"), returns="(dx, dh_prev, dc_prev, grads)",
     make_case=_case, reference=_reference, layout=("dx", "dh_prev", "dc_prev", "grads"),

@@ -50,6 +50,7 @@ def _forward_variant(x: np.ndarray, h_prev: np.ndarray, params: dict[str, np.nda
 
 _TRANSPOSE_FWD = ("W_ih x_t is written x @ W_ih.T for a batch of rows (weight_ih has shape (H, D)), "
                   "and W_hh h_{t-1} is h_prev @ W_hh.T")
+#: The wrong answers :func:`~rnnbook.exercises.check_rnn_step_forward` recognises.
 FORWARD_MISTAKES = (
     Mistake("missing_transpose", "a missing transpose: " + _TRANSPOSE_FWD + ".",
             partial(_forward_variant, transpose_ih=False, transpose_hh=False)),
@@ -73,6 +74,7 @@ FORWARD_MISTAKES = (
             partial(_forward_variant, phi=lambda a: np.maximum(a, 0.0))),
 )
 
+#: The exercise of chapter 1, one step of the RNN forward.
 RNN_STEP_FORWARD = Exercise(
     name="rnn_step_forward", arguments=("x", "h_prev", "params"), returns="h",
     make_case=_forward_case, reference=_forward_reference, layout=("h",), shapes={"h": "(B, H)"},
@@ -147,6 +149,7 @@ def _backward_variant(dh: np.ndarray, cache: tuple[np.ndarray, ...], params: dic
 _DELTA = "delta_t = dh * (1 - h_t^2), with h_t = tanh(a_t) from the cache"
 _TRANSPOSE_BACK = ("in the row layout W^T delta_t is written delta @ W: dx = delta @ W_ih and "
                    "dh_prev = delta @ W_hh, with no .T")
+#: The wrong answers :func:`~rnnbook.exercises.check_rnn_step_backward` recognises.
 BACKWARD_MISTAKES = (
     Mistake("missing_tanh_derivative", f"the tanh derivative is missing: {_DELTA}.",
             partial(_backward_variant, slope="none")),
@@ -180,6 +183,7 @@ BACKWARD_MISTAKES = (
             partial(_backward_variant, batch="mean")),
 )
 
+#: The exercise of chapter 2, one step of the RNN backward.
 RNN_STEP_BACKWARD = Exercise(
     name="rnn_step_backward", arguments=("dh", "cache", "params"), returns="(dx, dh_prev, grads)",
     make_case=_backward_case, reference=_backward_reference, layout=("dx", "dh_prev", "grads"),
@@ -255,6 +259,7 @@ def _bptt_mistake(**flags: bool) -> Callable[..., Outputs]:
     return compute
 
 
+#: The wrong answers :func:`~rnnbook.exercises.check_rnn_backward` recognises.
 BPTT_MISTAKES = (
     Mistake("dh_next_not_carried", "the gradient from step t+1 is not carried back: at step t, "
             "dh = dY[t] + dh_next, where dh_next is the dh_prev that step t+1's backward returned.",
@@ -268,6 +273,7 @@ BPTT_MISTAKES = (
             "(t = T-1 down to 0), since step t needs dh_next from step t+1.", _bptt_mistake(backwards=False)),
 )
 
+#: The exercise of chapter 2, backpropagation through time over a whole sequence.
 RNN_BACKWARD = Exercise(
     name="rnn_backward", arguments=("dY", "caches", "params"), returns="(dX, dh0, grads)",
     make_case=_bptt_case, reference=_bptt_reference, layout=("dX", "dh0", "grads"),

@@ -1,30 +1,86 @@
-"""A small, explicit training loop for sequence regression with torch (chapters 2 to 4).
+"""The book's one training loop, and the sequence regressor of chapters 2 to 4.
 
-The model is any recurrent layer that maps time-major ``X (T, B, D)`` to ``(Y, state)`` (ours or
-``torch.nn.RNN/LSTM/GRU``), followed by a linear read-out of its last output,
-:math:`\\hat y = W_{hy} h_T + b_y`. Training minimises the mean squared error with Adam or SGD,
-clipping the gradients' global norm when asked. Everything the loop uses arrives as an argument.
+:func:`train` is the loop: for a torch model, an optimiser, a loss function and a source of
+batches, it runs explicit steps (zero the gradients, forward and loss, backward, clip the global
+norm, step), evaluates on a validation source at intervals, follows a learning-rate schedule,
+records a :class:`TrainHistory`, shows a progress bar when someone is watching, and saves and
+resumes checkpoints (:mod:`rnnbook.checkpoint`) bit for bit. Everything it uses arrives as an
+argument.
+
+:func:`train_regressor` is :func:`train` set up for chapters 2 to 4: a recurrent layer with a linear
+read-out of its last output, :math:`\\hat y = W_{hy} h_T + b_y` (:class:`SequenceRegressor`), the
+mean squared error, Adam or SGD, and batches drawn by ``make_batch(rng)``.
 """
 
 from __future__ import annotations
 
+import os
+import random
+import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import cast
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
-from rnnbook.checks import (check_callable, check_int, check_option, check_positive, check_size, given, is_real_numeric,
-                            require_torch)
+from rnnbook.checks import (check_bool, check_callable, check_int, check_option, check_positive, check_rng, check_size,
+                            given, is_real_numeric, require_torch)
 
 require_torch("rnnbook.train")  # a clear ImportError if torch is missing
 
 import torch
 from torch import Tensor, nn
 
+from tqdm import tqdm
+
+from rnnbook.checkpoint import (CheckpointError, check_carry, check_model_state, random_states, read_checkpoint,
+                                set_random_states, to_device, write_checkpoint)
 from rnnbook.torch.clip import clip_grad_norm_, grad_norm
 
 BatchFn = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
+Batch = Any   # whatever the batch source yields and the loss function takes
+Carry = Any   # the state carried from one batch to the next: None, a tensor, or a tuple of tensors
+LossFn = Callable[[nn.Module, Batch, Carry], tuple[Tensor, Carry]]
+
+
+@runtime_checkable
+class BatchSource(Protocol):
+    """What :func:`train` draws its training batches from: an iterator whose position can be saved.
+
+    ``next(source)`` gives the next batch; ``state_dict()`` returns the position (and the state of
+    any random generator the source draws from) as tensors and plain Python values (NumPy arrays
+    are fine: checkpoints store them as lists); ``load_state_dict(state)`` puts a source that was
+    built the same way back at that position. A source that raises ``StopIteration`` ends training
+    early. A plain iterator works too, but then a run cannot be checkpointed.
+    """
+
+    def __next__(self) -> Batch: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+class RandomBatches:
+    """A :class:`BatchSource` that calls ``make_batch(rng)`` with a generator of its own, seeded
+    with ``seed``: the synthetic tasks of chapters 2 to 4. Its state is the generator's."""
+
+    def __init__(self, make_batch: Callable[[np.random.Generator], Batch], seed: int) -> None:
+        self.make_batch = check_callable("make_batch", make_batch, "a function make_batch(rng) -> batch")
+        self.rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+
+    def __iter__(self) -> Iterator[Batch]:
+        return self
+
+    def __next__(self) -> Batch:
+        return self.make_batch(self.rng)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
 
 
 class SequenceRegressor(nn.Module):
@@ -97,13 +153,64 @@ class TrainConfig:
         set_(self, "seed", check_int("seed", self.seed, minimum=0))
 
 
+@dataclass(frozen=True)
+class LoopConfig:
+    """How :func:`train` runs: how many steps, clipping, and how often to evaluate and checkpoint.
+
+    ``steps`` is the total to reach (a resumed run continues from the checkpoint's step up to it).
+    ``max_norm=None`` disables clipping. ``eval_every=k`` evaluates on the validation source after
+    every k-th step and after the last; ``checkpoint_every=k`` saves after every k-th step (and after
+    the last one whenever a checkpoint path is given). ``progress=None`` shows a tqdm bar only when
+    standard error is a terminal and the environment variable ``CI`` is not set (so never under
+    nbval or in CI); ``RNNBOOK_PROGRESS=0`` or ``1`` overrides that, and ``True``/``False`` override both.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If a field has the wrong type or is out of range.
+    """
+
+    steps: int
+    max_norm: float | None = None
+    eval_every: int | None = None
+    checkpoint_every: int | None = None
+    progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "steps", check_size("steps", self.steps))
+        if self.max_norm is not None:
+            set_(self, "max_norm", check_positive("max_norm", self.max_norm))
+        for name in ("eval_every", "checkpoint_every"):
+            if getattr(self, name) is not None:
+                set_(self, name, check_size(name, getattr(self, name)))
+        if self.progress is not None:
+            check_bool("progress", self.progress)
+
+
+def show_progress(progress: bool | None = None) -> bool:
+    """Whether to draw a progress bar: ``progress`` if given, else ``RNNBOOK_PROGRESS`` (0 or 1) if
+    set, else only on a terminal outside CI (nbval's kernels have no terminal: silent there)."""
+    if progress is not None:
+        return bool(progress)
+    forced = os.environ.get("RNNBOOK_PROGRESS", "")
+    if forced in ("0", "1"):
+        return forced == "1"
+    return not os.environ.get("CI") and sys.stderr.isatty()
+
+
 @dataclass
 class TrainHistory:
-    """What a run recorded, one entry per step: the loss and the gradient norm before clipping."""
+    """What a run recorded, one entry per step: the loss, the gradient norm before clipping and the
+    learning rate; and at each evaluation, the step and the validation loss. ``seconds`` is the
+    wall time of this process's part of the run (not saved in checkpoints)."""
 
     losses: list[float] = field(default_factory=list)
     grad_norms: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    lrs: list[float] = field(default_factory=list)
+    val_steps: list[int] = field(default_factory=list)
+    val_losses: list[float] = field(default_factory=list)
 
     @property
     def seconds_per_step(self) -> float:
@@ -112,6 +219,44 @@ class TrainHistory:
     def final_loss(self, last: int = 20) -> float:
         """The mean loss over the last ``last`` steps (one step's loss is noisy)."""
         return float(np.mean(self.losses[-last:]))
+
+
+def evaluate(model: nn.Module, loss_fn: LossFn, batches: Iterable[Batch]) -> float:
+    """The mean of ``loss_fn`` over ``batches``, without gradients, in eval mode, the carried state
+    starting from None and passed along (so a stream is evaluated as one long sequence).
+
+    Raises
+    ------
+    ValueError
+        If ``batches`` yields nothing.
+    """
+    was_training = model.training
+    model.eval()
+    total, count, carry = 0.0, 0, None
+    try:
+        with torch.no_grad():
+            for batch in batches:
+                loss, carry = loss_fn(model, batch, carry)
+                total += loss.item()
+                count += 1
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise ValueError("the validation source yielded no batch")
+    return total / count
+
+
+def _validation_batches(validation: Any) -> Iterable[Batch]:
+    """A fresh iterable of validation batches: ``validation()`` if it is a function, else itself
+    (which must be re-iterable, like a list: a one-shot iterator would be empty the second time)."""
+    batches = validation() if callable(validation) else validation
+    if not isinstance(batches, Iterable):
+        raise TypeError(f"validation must be a re-iterable of batches (a list) or a function returning an "
+                        f"iterable of batches, got {given(batches)}")
+    if iter(batches) is batches and not callable(validation):
+        raise TypeError("validation must be re-iterable (a list, or a function returning a fresh iterator), "
+                        "got a one-shot iterator: it would be empty at the second evaluation")
+    return batches
 
 
 def _batch_tensors(batch: object, like: Tensor) -> tuple[Tensor, Tensor]:
@@ -126,8 +271,190 @@ def _batch_tensors(batch: object, like: Tensor) -> tuple[Tensor, Tensor]:
     return out[0], out[1]
 
 
+def _check_model(model: Any) -> Tensor:
+    """The first parameter of ``model`` (for its device and dtype), after checking it is a torch module with one."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {given(model)}")
+    param = next(model.parameters(), None)
+    if param is None:
+        raise ValueError(f"model must have parameters to train, got a {type(model).__name__} with none")
+    return param
+
+
+def _save(path: Path, step: int, model: nn.Module, optimizer: torch.optim.Optimizer, batches: Any, carry: Carry,
+          history: TrainHistory, generators: Mapping[str, np.random.Generator]) -> None:
+    record = asdict(history)
+    del record["seconds"]  # wall time is this process's, not the run's
+    write_checkpoint(path, {
+        "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        "optimizer_type": type(optimizer).__name__, "data": batches.state_dict(), "data_type": type(batches).__name__,
+        "carry": carry, "history": record, "random": random_states(generators)})
+
+
+def _resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, batches: Any, history: TrainHistory,
+            generators: Mapping[str, np.random.Generator], device: torch.device) -> tuple[int, Carry]:
+    """Load the checkpoint at ``path`` into everything; return its step and carried state."""
+    saved = read_checkpoint(path)
+    check_model_state(path, saved["model"], model.state_dict())
+    if saved["optimizer_type"] != type(optimizer).__name__:
+        raise CheckpointError(f"{path} was saved with a {saved['optimizer_type']} optimizer, "
+                              f"but a {type(optimizer).__name__} was given")
+    if saved["data_type"] != type(batches).__name__:
+        raise CheckpointError(f"{path} was saved with a {saved['data_type']} batch source, "
+                              f"but a {type(batches).__name__} was given")
+    model.load_state_dict(saved["model"])
+    try:
+        optimizer.load_state_dict(saved["optimizer"])
+    except (ValueError, KeyError) as err:
+        raise CheckpointError(f"{path} holds an optimizer state that does not fit this optimizer: {err}") from None
+    batches.load_state_dict(saved["data"])
+    set_random_states(saved["random"], generators)
+    for name in ("losses", "grad_norms", "lrs", "val_steps", "val_losses"):
+        setattr(history, name, list(saved["history"][name]))
+    return int(saved["step"]), to_device(saved["carry"], device)
+
+
+def train(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn, batches: Iterator[Batch],
+          config: LoopConfig, *, validation: Any = None, schedule: Callable[[int], float] | None = None,
+          checkpoint: str | os.PathLike[str] | None = None, resume_from: str | os.PathLike[str] | None = None,
+          generators: Mapping[str, np.random.Generator] | None = None) -> TrainHistory:
+    """Train ``model`` with ``optimizer`` on ``loss_fn`` over ``batches``: the book's one training loop.
+
+    Each step is, in this order: zero the gradients; ``loss, carry = loss_fn(model, batch, carry)``
+    (forward and loss; ``carry`` is the state a stateful model passes from one chunk to the next,
+    already detached by ``loss_fn``, None for models without one); backward; record the loss and
+    the gradients' global norm; clip that norm to ``config.max_norm``; set the learning rate from
+    ``schedule``; optimiser step.
+
+    Parameters
+    ----------
+    model : nn.Module
+    optimizer : torch.optim.Optimizer
+        Over ``model``'s parameters.
+    loss_fn : callable
+        ``loss_fn(model, batch, carry) -> (loss, carry)``: a 0-d tensor and the state to carry into
+        the next batch (None, a tensor or a tuple of tensors), e.g.
+        :func:`rnnbook.torch.charlm.lm_loss`. It moves the batch to the model's device.
+    batches : iterator of batches
+        ``next(batches)`` once per step; a :class:`BatchSource` (with ``state_dict`` and
+        ``load_state_dict``) if the run is checkpointed. Exhausting it ends the run early.
+    config : LoopConfig
+    validation : list of batches, or function returning an iterable of batches, optional
+        Evaluated with :func:`evaluate` after every ``config.eval_every`` steps and after the last
+        (needs ``eval_every``).
+    schedule : callable, optional
+        ``schedule(step) -> lr`` for the 0-based step about to be taken; sets every parameter
+        group's learning rate. Without it the optimiser's own learning rate is kept.
+    checkpoint : path, optional
+        Where to save checkpoints: every ``config.checkpoint_every`` steps and after the last step.
+    resume_from : path, optional
+        A checkpoint to resume from: the model, optimiser, batch source, carried state, random
+        states and history are restored, and training continues from its step to ``config.steps``.
+    generators : dict of name to numpy.random.Generator, optional
+        Further NumPy generators the run draws from (e.g. inside ``loss_fn``): saved and restored
+        with the checkpoints. Generators inside ``batches`` are its ``state_dict``'s business.
+
+    Returns
+    -------
+    TrainHistory
+        The whole run's, a resumed one included. A step whose loss is NaN or infinite is recorded
+        and ends the run (an exploding run shows up there, rather than as a silent NaN later); so
+        does a step whose gradient norm is NaN or infinite when clipping is on (clipping cannot
+        repair it). Without clipping, such a step is taken as it is: that is what an unclipped run
+        does (chapter 2 shows the result).
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type, or a checkpoint is asked for with a batch source that
+        has no ``state_dict``/``load_state_dict``.
+    ValueError
+        If ``model`` has no parameters, or ``validation`` and ``config.eval_every`` come one without
+        the other.
+    rnnbook.checkpoint.CheckpointError
+        If ``resume_from`` is corrupt, truncated, of another format version, or was saved from a
+        model, optimiser or batch source that differs from these (the error names what differs).
+    """
+    param = _check_model(model)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {given(optimizer)}")
+    check_callable("loss_fn", loss_fn, "a function loss_fn(model, batch, carry) -> (loss, carry)")
+    if not isinstance(batches, Iterator):
+        raise TypeError(f"batches must be an iterator of batches (next(batches) each step), got {given(batches)}")
+    if not isinstance(config, LoopConfig):
+        raise TypeError(f"config must be a LoopConfig, got {given(config)}")
+    if (validation is None) != (config.eval_every is None):
+        raise ValueError("validation and config.eval_every go together: give both or neither")
+    if schedule is not None:
+        check_callable("schedule", schedule, "a function schedule(step) -> learning rate")
+    generators = dict(generators or {})
+    for name, g in generators.items():
+        check_rng(g, f"generators[{name!r}]")
+    if (checkpoint is not None or resume_from is not None) and not isinstance(batches, BatchSource):
+        raise TypeError(f"a checkpointed run needs a batch source with state_dict() and load_state_dict() "
+                        f"(see rnnbook.train.BatchSource), got {given(batches)}")
+    history, step, carry = TrainHistory(), 0, None
+    if resume_from is not None:
+        step, carry = _resume(Path(resume_from), model, optimizer, batches, history, generators, param.device)
+    bar = tqdm(total=config.steps, initial=step, disable=not show_progress(config.progress), file=sys.stderr,
+               unit="step", dynamic_ncols=True)
+    model.train()
+    start = time.perf_counter()
+    while step < config.steps:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            break
+        optimizer.zero_grad(set_to_none=True)            # 1. zero the gradients
+        loss, carry = loss_fn(model, batch, check_carry(carry))  # 2. forward and loss
+        if not isinstance(loss, Tensor) or loss.dim() != 0:
+            raise TypeError(f"loss_fn must return (loss, carry) with a 0-d tensor loss, got {given(loss)}")
+        check_carry(carry)
+        loss.backward()                                  # 3. backward
+        norm = grad_norm(model.parameters())
+        history.losses.append(loss.item())
+        history.grad_norms.append(norm.item())
+        if not np.isfinite(history.losses[-1]):
+            break                                        # recorded: an exploding run stops here
+        if config.max_norm is not None:
+            if not np.isfinite(history.grad_norms[-1]):
+                break                                    # recorded; clipping cannot repair NaN or inf
+            clip_grad_norm_(model.parameters(), config.max_norm)  # 4. clip the global norm
+        if schedule is not None:
+            lr = check_positive(f"schedule({step})", schedule(step))
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+        history.lrs.append(float(optimizer.param_groups[0]["lr"]))
+        optimizer.step()                                 # 5. step
+        step += 1
+        bar.update(1)
+        if bar.disable is False and step % 10 == 0:
+            bar.set_postfix(loss=f"{history.losses[-1]:.4f}", refresh=False)
+        if config.eval_every is not None and (step % config.eval_every == 0 or step == config.steps):
+            history.val_steps.append(step)
+            history.val_losses.append(evaluate(model, loss_fn, _validation_batches(validation)))
+        if checkpoint is not None and (step == config.steps or (
+                config.checkpoint_every is not None and step % config.checkpoint_every == 0)):
+            _save(Path(checkpoint), step, model, optimizer, batches, carry, history, generators)
+    bar.close()
+    if param.device.type == "cuda":
+        torch.cuda.synchronize(param.device)
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+def _mse_loss(model: nn.Module, batch: Batch, carry: Carry) -> tuple[Tensor, Carry]:
+    """The regressor's loss: a batch ``(X, y)`` of arrays, moved to the model's device and dtype."""
+    X, y = _batch_tensors(batch, next(model.parameters()))
+    y_hat = model(X)
+    if y_hat.shape != y.shape:
+        raise ValueError(f"make_batch's targets y must have the shape of the model's predictions "
+                         f"{tuple(y_hat.shape)}, got {tuple(y.shape)}")
+    return torch.mean((y_hat - y) ** 2), None
+
+
 def train_regressor(model: nn.Module, make_batch: BatchFn, config: TrainConfig) -> TrainHistory:
-    """Train ``model`` on batches from ``make_batch`` to minimise the mean squared error.
+    """Train ``model`` on batches from ``make_batch`` to minimise the mean squared error, with :func:`train`.
 
     Parameters
     ----------
@@ -157,39 +484,11 @@ def train_regressor(model: nn.Module, make_batch: BatchFn, config: TrainConfig) 
         predictions (a ``(B,)`` target against ``(B, 1)`` predictions would broadcast to a
         ``(B, B)`` loss).
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {given(model)}")
-    param = next(model.parameters(), None)
-    if param is None:
-        raise ValueError(f"model must have parameters to train, got a {type(model).__name__} with none")
+    _check_model(model)
     check_callable("make_batch", make_batch, "a function make_batch(rng) -> (X, y)")
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {given(config)}")
-    rng = np.random.default_rng(config.seed)
     opt_cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.SGD
-    opt = opt_cls(model.parameters(), lr=config.lr)
-    history = TrainHistory()
-    start = time.perf_counter()
-    for _ in range(config.steps):
-        X, y = _batch_tensors(make_batch(rng), param)
-        y_hat = model(X)
-        if y_hat.shape != y.shape:
-            raise ValueError(f"make_batch's targets y must have the shape of the model's predictions "
-                             f"{tuple(y_hat.shape)}, got {tuple(y.shape)}")
-        loss = torch.mean((y_hat - y) ** 2)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = grad_norm(model.parameters())
-        history.losses.append(loss.item())
-        history.grad_norms.append(norm.item())
-        if not np.isfinite(history.losses[-1]):
-            break
-        if config.max_norm is not None:
-            if not np.isfinite(history.grad_norms[-1]):
-                break  # recorded; clipping cannot repair NaN or inf
-            clip_grad_norm_(model.parameters(), config.max_norm)
-        opt.step()
-    if param.device.type == "cuda":
-        torch.cuda.synchronize(param.device)
-    history.seconds = time.perf_counter() - start
-    return history
+    optimizer = opt_cls(model.parameters(), lr=config.lr)
+    return train(model, optimizer, _mse_loss, RandomBatches(make_batch, config.seed),
+                 LoopConfig(steps=config.steps, max_norm=config.max_norm))

@@ -343,11 +343,24 @@ class StreamBatcher:
     def __iter__(self) -> StreamBatcher:
         return self
 
+    def one_pass(self) -> list[tuple[Any, Any]]:
+        """Every chunk of one pass, from the first, as a list of ``(x, y)`` (what evaluation iterates over).
+
+        Iterating the batcher itself never ends (the streams start over); this list does, and it
+        can be iterated again. The batcher's position is not changed.
+        """
+        saved = self.state_dict()
+        self.position = 0
+        batches = [next(self) for _ in range(self.chunks_per_epoch)]
+        self.position, self.epoch = saved["position"], saved["epoch"]
+        return batches
+
     def __next__(self) -> tuple[Any, Any]:
         """The next ``(x, y)``, as the training loop takes it: NumPy arrays, or int64 tensors on ``device``.
 
-        The streams simply start over after the last chunk; a loop that carries the state should
-        zero it there (:meth:`next_batch` says when).
+        The streams simply start over after the last chunk (so iterating never ends; see
+        :meth:`one_pass`); a loop that carries the state should zero it there (:meth:`next_batch`
+        says when).
         """
         x, y, _ = self.next_batch()
         if self.device is None:

@@ -249,6 +249,9 @@ def test_stream_batcher_carries_each_stream_across_chunks():
     stream = np.concatenate(xs[:4])  # (24, 4): each column is a contiguous piece of the text
     assert np.array_equal(stream, np.arange(24)[:, None] + 25 * np.arange(4))
     assert np.array_equal(xs[4], xs[0])
+    one_pass = batcher.one_pass()  # a finite list, for evaluation; the position is kept
+    assert len(one_pass) == 4 and batcher.state_dict() == {"position": 1, "epoch": 1}
+    assert all(np.array_equal(x, u) and np.array_equal(y, v) for (x, y), u, v in zip(one_pass, xs, ys))
 
 
 def test_stream_batcher_state_dict_resumes_exactly():
@@ -292,6 +295,15 @@ def test_random_windows_are_pieces_of_the_text():
     assert np.array_equal(y, x + 1) and np.array_equal(x - x[0], np.broadcast_to(np.arange(16)[:, None], x.shape))
     assert x.min() >= 0 and y.max() <= 999
     assert len(set(x[0].tolist())) > 1  # independent starts
+
+
+def test_iterating_with_a_device_gives_torch_tensors():
+    torch = pytest.importorskip("torch")
+    batcher = StreamBatcher(np.arange(50), 2, 5, device="cpu")
+    x, y = next(batcher)
+    assert isinstance(x, torch.Tensor) and x.dtype == torch.int64 and tuple(x.shape) == (5, 2)
+    assert torch.equal(y, x + 1)
+    assert isinstance(next(iter(StreamBatcher(np.arange(50), 2, 5)))[0], np.ndarray)
 
 
 def test_one_hot():

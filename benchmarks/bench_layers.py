@@ -23,64 +23,18 @@ what carries over between machines.
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
-import shlex
-import statistics
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 
-import rnnbook
 import rnnbook.torch
+from harness import RESULTS, interleaved_median_ms, load_average, peak_mib, provenance, save_table, to_markdown
 from rnnbook.device import describe, get_device
 from rnnbook.state import from_torch_nn
 
 CELLS = ("RNN", "LSTM", "GRU")
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def interleaved_median_ms(fns: dict[str, Callable[[], None]], device: torch.device, repeats: int,
-                          warmup: int = 1) -> dict[str, float]:
-    """The median wall time of each ``fn()`` in milliseconds, the functions run in turn each repeat.
-
-    The order alternates between repeats, so neither contender is always first after the other;
-    the GPU is synchronised around each call.
-    """
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    _sync(device)
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for r in range(repeats):
-        for name in (list(fns) if r % 2 == 0 else list(reversed(fns))):
-            start = time.perf_counter()
-            fns[name]()
-            _sync(device)
-            times[name].append(1e3 * (time.perf_counter() - start))
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
-def peak_mib(fn: Callable[[], None], device: torch.device) -> float | None:
-    """Peak GPU memory allocated during ``fn()``, in MiB, above what was allocated before (CUDA only)."""
-    if device.type != "cuda":
-        return None
-    _sync(device)
-    torch.cuda.reset_peak_memory_stats(device)
-    base = torch.cuda.memory_allocated(device)
-    fn()
-    _sync(device)
-    return (torch.cuda.max_memory_allocated(device) - base) / 2**20
 
 
 def contenders(cell: str, T: int, B: int, D: int, H: int, device: torch.device
@@ -137,37 +91,6 @@ def sweep_row(T: int, B: int, D: int, H: int, device: torch.device, repeats: int
     return row
 
 
-def to_markdown(rows: list[dict], header: str) -> str:
-    cols = [c for c in rows[0] if rows[0][c] is not None]
-    fmt = lambda v: f"{v:.2f}" if isinstance(v, float) else str(v)  # noqa: E731
-    lines = [header, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(r[c]) for c in cols) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
-
-
-def provenance(device: torch.device, load_before: tuple[float, ...]) -> str:
-    """Where, when and how the numbers were measured, as a markdown list."""
-    pkg = Path(rnnbook.__file__).resolve().parent
-    try:
-        rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=pkg, capture_output=True,
-                             text=True, timeout=10).stdout.strip() or "not a git checkout"
-    except (OSError, subprocess.SubprocessError):
-        rev = "git unavailable"
-    env = " ".join(f"{k}={os.environ[k]}" for k in ("PYTHONPATH", "OMP_NUM_THREADS") if k in os.environ)
-    command = " ".join(filter(None, [env, "python", *map(shlex.quote, sys.argv)]))
-    load_after = os.getloadavg() if hasattr(os, "getloadavg") else ()
-    fmt_load = lambda load: ", ".join(f"{x:.2f}" for x in load) or "n/a"  # noqa: E731
-    return "\n".join([
-        f"- device: {describe(device)}; {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores; {torch.get_num_threads()} torch thread(s)",
-        f"- torch {torch.__version__}, numpy {np.__version__}, Python {platform.python_version()}",
-        f"- rnnbook from {pkg} ({rev})",
-        f"- load average (1, 5, 15 min): {fmt_load(load_before)} before, {fmt_load(load_after)} after",
-        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"- command: `{command}`",
-    ])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
@@ -180,12 +103,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10, help="timed repeats per contender (median)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--label", default="", help="appended to the result file's name")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     device = get_device(args.device)
     torch.set_num_threads(args.threads)
     D = args.D or args.H
-    load_before = os.getloadavg() if hasattr(os, "getloadavg") else ()
+    load_before = load_average()
     sizes = f"B={args.B}, D={D}, H={args.H}, float32, median of {args.repeats} interleaved repeats"
     if args.sweep_T:
         Ts = [int(t) for t in args.sweep_T.split(",")]
@@ -202,12 +125,7 @@ def main() -> None:
         title = (f"## rnnbook.torch vs torch.nn on {describe(device)}\n\n"
                  f"T={args.T}, {sizes}. Ratio = rnnbook / torch.nn (lower is better).")
         name = f"layers_{device.type}_T{args.T}_B{args.B}_H{args.H}"
-    table = to_markdown(rows, title + "\n\n" + provenance(device, load_before))
-    print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"{name}{'_' + args.label if args.label else ''}.md"
-    path.write_text(table)
-    print(f"saved {path}")
+    save_table(to_markdown(rows, title + "\n\n" + provenance(device, load_before)), name, args.label, args.out)
 
 
 if __name__ == "__main__":

@@ -159,7 +159,8 @@ class LoopConfig:
 
     ``steps`` is the total to reach (a resumed run continues from the checkpoint's step up to it).
     ``max_norm=None`` disables clipping. ``eval_every=k`` evaluates on the validation source after
-    every k-th step and after the last; ``checkpoint_every=k`` saves after every k-th step (and after
+    every k-th step (counted from the start of the run, so a resumed run evaluates where the
+    uninterrupted one does); ``checkpoint_every=k`` saves after every k-th step (and after
     the last one whenever a checkpoint path is given). ``progress=None`` shows a tqdm bar only when
     standard error is a terminal and the environment variable ``CI`` is not set (so never under
     nbval or in CI); ``RNNBOOK_PROGRESS=0`` or ``1`` overrides that, and ``True``/``False`` override both.
@@ -196,7 +197,8 @@ def show_progress(progress: bool | None = None) -> bool:
     forced = os.environ.get("RNNBOOK_PROGRESS", "")
     if forced in ("0", "1"):
         return forced == "1"
-    return not os.environ.get("CI") and sys.stderr.isatty()
+    isatty = getattr(sys.stderr, "isatty", None)  # sys.stderr may be None (pythonw) or a stream without isatty
+    return not os.environ.get("CI") and callable(isatty) and bool(isatty())
 
 
 @dataclass
@@ -340,8 +342,7 @@ def train(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn, b
         ``load_state_dict``) if the run is checkpointed. Exhausting it ends the run early.
     config : LoopConfig
     validation : list of batches, or function returning an iterable of batches, optional
-        Evaluated with :func:`evaluate` after every ``config.eval_every`` steps and after the last
-        (needs ``eval_every``).
+        Evaluated with :func:`evaluate` after every ``config.eval_every``-th step (needs ``eval_every``).
     schedule : callable, optional
         ``schedule(step) -> lr`` for the 0-based step about to be taken; sets every parameter
         group's learning rate. Without it the optimiser's own learning rate is kept.
@@ -430,7 +431,7 @@ def train(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn, b
         bar.update(1)
         if bar.disable is False and step % 10 == 0:
             bar.set_postfix(loss=f"{history.losses[-1]:.4f}", refresh=False)
-        if config.eval_every is not None and (step % config.eval_every == 0 or step == config.steps):
+        if config.eval_every is not None and step % config.eval_every == 0:
             history.val_steps.append(step)
             history.val_losses.append(evaluate(model, loss_fn, _validation_batches(validation)))
         if checkpoint is not None and (step == config.steps or (

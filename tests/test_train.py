@@ -1,6 +1,9 @@
-"""The training loop (rnnbook.train) and the delayed-echo task (chapter 2)."""
+"""The one training loop (rnnbook.train): train_regressor (chapters 2-4), train (chapter 5), and the
+delayed-echo task (chapter 2)."""
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 import pytest
@@ -9,7 +12,8 @@ import torch
 import rnnbook.numpy
 import rnnbook.torch
 from rnnbook.data import delayed_echo
-from rnnbook.train import SequenceRegressor, TrainConfig, train_regressor
+from rnnbook.train import (LoopConfig, RandomBatches, SequenceRegressor, TrainConfig, evaluate, show_progress, train,
+                           train_regressor)
 
 
 def _sum_task(rng):
@@ -146,3 +150,98 @@ def test_training_stops_at_a_non_finite_gradient_before_updating():
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
     history = train_regressor(Exploding(), _sum_task, TrainConfig(steps=5, max_norm=None))
     assert len(history.losses) == 2 and np.isfinite(history.losses[0]) and np.isnan(history.losses[1])
+
+
+# The one loop, rnnbook.train.train (chapter 5): validation, schedule, progress bar, carried state.
+
+def _lm_setup(steps=6, **config):
+    from rnnbook.torch.charlm import CharModel
+    torch.manual_seed(0)
+    model = CharModel(5, 8, "gru")
+
+    def make_batch(rng):
+        tokens = rng.integers(0, 5, size=(4, 3))
+        return tokens[:-1], tokens[1:]
+
+    return model, torch.optim.Adam(model.parameters(), lr=0.05), RandomBatches(make_batch, seed=0), LoopConfig(steps, **config)
+
+
+def test_the_loop_carries_the_state_and_evaluates_at_intervals():
+    from rnnbook.torch.charlm import lm_loss
+    model, opt, batches, config = _lm_setup(steps=6, eval_every=3)
+    calls = []  # (training?, carry received, carry returned)
+
+    def recording_loss(model, batch, carry):
+        loss, new_carry = lm_loss(model, batch, carry)
+        calls.append((model.training, carry, new_carry))
+        return loss, new_carry
+
+    validation = [(np.zeros((3, 2), dtype=int), np.ones((3, 2), dtype=int))] * 2
+    history = train(model, opt, recording_loss, batches, config, validation=validation)
+    steps = [(carry, new) for training, carry, new in calls if training]
+    evals = [(carry, new) for training, carry, new in calls if not training]
+    assert len(steps) == 6 and len(evals) == 2 * 2                         # 6 steps, 2 evaluations of 2 batches
+    assert steps[0][0] is None and all(steps[k][0] is steps[k - 1][1] for k in range(1, 6))  # carried, even
+    assert [c is None for c, _ in evals] == [True, False, True, False]     # across evaluations, which start afresh
+    assert history.val_steps == [3, 6] and len(history.val_losses) == 2
+    assert history.val_losses[-1] == evaluate(model, lm_loss, validation)  # the last evaluation: the final model
+    assert model.training                                                  # evaluation left train mode on
+
+
+def test_the_schedule_sets_the_learning_rate_of_every_step():
+    from rnnbook.torch.charlm import lm_loss
+    model, opt, batches, config = _lm_setup(steps=5)
+    history = train(model, opt, lm_loss, batches, config, schedule=lambda step: 0.1 * 0.5 ** step)
+    assert history.lrs == [0.1 * 0.5 ** k for k in range(5)] and opt.param_groups[0]["lr"] == 0.1 * 0.5 ** 4
+    with pytest.raises(ValueError, match="schedule\\(0\\) must be positive, got -1"):
+        train(model, opt, lm_loss, batches, config, schedule=lambda step: -1)
+
+
+def test_the_progress_bar_is_silent_off_a_terminal_and_changes_nothing(capsys, monkeypatch):
+    """nbval and CI see no bar (no terminal, or CI set); a bar asked for is drawn on stderr and the
+    run is the same bits either way."""
+    from rnnbook.torch.charlm import lm_loss
+    monkeypatch.delenv("RNNBOOK_PROGRESS", raising=False)
+    assert show_progress() is False                                         # pytest captures stderr: no terminal
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    assert show_progress() is True
+    monkeypatch.setenv("CI", "true")
+    assert show_progress() is False and show_progress(True) is True
+    monkeypatch.setenv("RNNBOOK_PROGRESS", "1")
+    assert show_progress() is True and show_progress(False) is False
+    capsys.readouterr()
+    runs = {}
+    for progress in (False, True):
+        model, opt, batches, config = _lm_setup(steps=20, progress=progress)
+        runs[progress] = train(model, opt, lm_loss, batches, config).losses
+        err = capsys.readouterr().err
+        assert ("20/20" in err) == progress
+    assert runs[False] == runs[True]
+
+
+def test_an_exhausted_source_ends_the_run():
+    from rnnbook.torch.charlm import lm_loss
+    model, opt, _, config = _lm_setup(steps=10)
+    batches = iter([(np.zeros((3, 2), dtype=int), np.ones((3, 2), dtype=int))] * 3)
+    assert len(train(model, opt, lm_loss, batches, config).losses) == 3
+
+
+def test_the_loop_names_bad_arguments():
+    from rnnbook.torch.charlm import lm_loss
+    model, opt, batches, config = _lm_setup()
+    with pytest.raises(ValueError, match="validation and config.eval_every go together"):
+        train(model, opt, lm_loss, batches, config, validation=[])
+    one_shot = iter([(np.zeros((3, 2), dtype=int),) * 2])
+    with pytest.raises(TypeError, match="got a one-shot iterator"):
+        train(model, opt, lm_loss, batches, LoopConfig(3, eval_every=1), validation=one_shot)
+    with pytest.raises(ValueError, match="the validation source yielded no batch"):
+        train(model, opt, lm_loss, batches, LoopConfig(3, eval_every=1), validation=[])
+    with pytest.raises(TypeError, match="batches must be an iterator of batches"):
+        train(model, opt, lm_loss, [(np.zeros((3, 2), dtype=int),) * 2], config)
+    with pytest.raises(TypeError, match="optimizer must be a torch.optim.Optimizer"):
+        train(model, "adam", lm_loss, batches, config)
+    with pytest.raises(TypeError, match="loss_fn must return \\(loss, carry\\) with a 0-d tensor loss"):
+        train(model, opt, lambda m, b, c: (1.0, None), batches, config)
+    with pytest.raises(ValueError, match="eval_every must be a positive int, got 0"):
+        LoopConfig(5, eval_every=0)

@@ -27,12 +27,12 @@ import numpy as np
 
 from rnnbook.checks import as_real_array, check_float_dtype, check_option, check_rng, check_size, check_state_dict, given
 from rnnbook.numpy.gru import GRU
-from rnnbook.numpy.layer import RecurrentLayer
 from rnnbook.numpy.loss import cross_entropy_with_grad
 from rnnbook.numpy.lstm import LSTM
 from rnnbook.numpy.rnn import RNN
 
-CELLS: dict[str, type[RecurrentLayer]] = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+Layer = RNN | LSTM | GRU
+CELLS: dict[str, type[Layer]] = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 State = Any  # None, an array (B, H), or the LSTM's pair (h, c)
 
 
@@ -89,7 +89,7 @@ class CharModel:
         self.cell = check_option("cell", cell, tuple(CELLS))
         self.dtype = check_float_dtype("dtype", dtype)
         rng = np.random.default_rng() if rng is None else check_rng(rng)
-        self.recurrent = CELLS[cell](self.vocab_size, self.hidden_size, rng=rng, dtype=self.dtype)
+        self.recurrent: Layer = CELLS[cell](self.vocab_size, self.hidden_size, rng=rng, dtype=self.dtype)
         k = 1.0 / np.sqrt(self.hidden_size)
         self.head = {"weight": rng.uniform(-k, k, size=(self.vocab_size, self.hidden_size)).astype(self.dtype),
                      "bias": rng.uniform(-k, k, size=self.vocab_size).astype(self.dtype)}

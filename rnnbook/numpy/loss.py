@@ -148,7 +148,8 @@ def cross_entropy_grad(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 
 def cross_entropy_with_grad(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
-    """:func:`cross_entropy` and :func:`cross_entropy_grad` from one log-softmax (what a training step needs).
+    """:func:`cross_entropy` and :func:`cross_entropy_grad` from one exponential of the shifted logits (what a
+    training step needs).
 
     Raises
     ------
@@ -159,9 +160,13 @@ def cross_entropy_with_grad(logits: np.ndarray, targets: np.ndarray) -> tuple[fl
     y = _check_targets(a, targets)
     if y.size == 0:
         raise ValueError(f"logits must hold at least one prediction, got shape {a.shape}")
-    V, rows, cols = a.shape[-1], np.arange(y.size), y.reshape(-1)
-    logp = log_softmax(a).reshape(-1, V)     # (N, V)
-    loss = float(-logp[rows, cols].mean())   # L = -1/N sum_n log p_n[y_n]
-    grad = np.exp(logp)                      # softmax(a_n)   (N, V)
-    grad[rows, cols] -= 1.0                  # - onehot(y_n)
-    return loss, (grad / y.size).reshape(a.shape)  # mean over the N predictions
+    V, N = a.shape[-1], y.size
+    rows, cols = np.arange(N), y.reshape(-1)
+    shifted = a.reshape(N, V) - a.reshape(N, V).max(axis=1, keepdims=True)  # a - m: every entry <= 0
+    e = np.exp(shifted)                                  # one exp serves the loss and the gradient
+    s = e.sum(axis=1)
+    loss = float(np.mean(np.log(s) - shifted[rows, cols]))  # L = 1/N sum_n -log softmax(a_n)[y_n]
+    grad = e
+    grad *= (1.0 / (N * s))[:, None]                     # softmax(a_n) / N           (N, V)
+    grad[rows, cols] -= 1.0 / N                          # - onehot(y_n) / N
+    return loss, grad.reshape(a.shape).astype(a.dtype, copy=False)

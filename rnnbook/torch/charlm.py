@@ -104,9 +104,11 @@ def lm_loss(model: nn.Module, batch: tuple[Tensor, Tensor], state: State = None)
     ----------
     model : nn.Module
         Maps ``(inputs (T, B), state)`` to ``(logits (T, B, V), state)``, e.g. :class:`CharModel`.
-    batch : pair of Tensor or ndarray
+    batch : pair of Tensor or ndarray, or a triple
         ``(inputs, targets)``, integer tensors or NumPy arrays of shape (T, B), moved to the model's
-        device here; ``targets[t, b]`` is the character that follows ``inputs[t, b]``.
+        device here; ``targets[t, b]`` is the character that follows ``inputs[t, b]``. A third
+        member ``reset`` (a bool) that is True starts from a zero state instead of ``state`` (the
+        streams started over).
     state : optional
         Carried from the previous chunk; ``None`` starts from zeros.
 
@@ -122,8 +124,11 @@ def lm_loss(model: nn.Module, batch: tuple[Tensor, Tensor], state: State = None)
     TypeError, ValueError
         If ``batch`` is not a pair of integer tensors or arrays of the same shape (T, B).
     """
-    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-        raise TypeError(f"batch must be a pair (inputs, targets) of integer tensors (T, B), got {given(batch)}")
+    if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+        raise TypeError(f"batch must be a pair (inputs, targets) of integer tensors (T, B), or a triple "
+                        f"(inputs, targets, reset), got {given(batch)}")
+    if len(batch) == 3 and batch[2]:
+        state = None  # the first chunk of a new pass over the streams: the carried state does not belong here
     inputs = _check_tokens("inputs", batch[0])
     targets = _check_tokens("targets", batch[1], shape=tuple(inputs.shape))
     logits, state = model(inputs, state)

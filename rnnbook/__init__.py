@@ -12,6 +12,7 @@ Subpackages and modules (each one topic):
 - ``rnnbook.train``: the one training loop (``train``), and ``train_regressor`` for chapters 2-4.
 - ``rnnbook.checkpoint``: checkpoints that resume a run bit for bit.
 - ``rnnbook.data``: synthetic tasks (the adding problem, the delayed echo).
+- ``rnnbook.exercises``: checkers for the chapters' exercises (your function against the reference).
 - ``rnnbook.seed``, ``rnnbook.device``, ``rnnbook.plot``: reproducibility, device choice, figures.
 
 ``import rnnbook`` itself imports neither torch nor matplotlib; import what you use.

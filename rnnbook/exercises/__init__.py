@@ -1,0 +1,22 @@
+"""Checkers for the chapters' exercises: run your function against the package's reference.
+
+Each ``check_<thing>(fn)`` calls ``fn`` on several seeded random cases (float64, sizes from 1 to 5)
+and prints a verdict: that it passed, on how many cases, or what is wrong: which output, which
+entry, by how much, and the likely cause when the answer is one of the common mistakes (a missing
+transpose, a missing recurrent term, a forgotten derivative, a wrong gate order, ...). It returns
+a :class:`Verdict`, true if ``fn`` passed. A function that raises ``NotImplementedError`` is
+reported as not implemented yet. A checker runs in well under a second.
+
+- chapter 1: :func:`check_rnn_step_forward`
+- chapter 2: :func:`check_rnn_step_backward`, :func:`check_rnn_backward`
+- chapter 3: :func:`check_lstm_step_backward`
+- chapter 4: :func:`check_gru_step_forward`, :func:`check_gru_step_backward`
+"""
+
+from rnnbook.exercises.core import Verdict
+from rnnbook.exercises.gru import check_gru_step_backward, check_gru_step_forward
+from rnnbook.exercises.lstm import check_lstm_step_backward
+from rnnbook.exercises.rnn import check_rnn_backward, check_rnn_step_backward, check_rnn_step_forward
+
+__all__ = ["Verdict", "check_gru_step_backward", "check_gru_step_forward", "check_lstm_step_backward", "check_rnn_backward",
+           "check_rnn_step_backward", "check_rnn_step_forward"]

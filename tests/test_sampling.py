@@ -117,3 +117,48 @@ def test_bad_arguments_are_refused():
         generate(lambda i, s: (a, s), None, [], 5, rng)
     with pytest.raises(ValueError, match="temperature must be >= 0"):
         generate(lambda i, s: (a, s), None, [0], 5, rng, temperature=-1)
+
+
+# -- the checker of chapter 5's exercise (rnnbook.exercises.sampling) -------------------------------
+
+def _reader_top_p(p, top_p, mistake=None):
+    """A reader's top_p_filter, written independently of the checker's variants; one mistake by keyword."""
+    q = np.zeros_like(p)
+    for b, row in enumerate(p):
+        ids = sorted(range(len(row)), key=lambda i: row[i], reverse=mistake != "ascending")
+        kept, mass = [], 0.0
+        for i in ids:
+            if mistake == "drop_crossing" and mass + row[i] >= top_p and kept:
+                break
+            kept.append(i)
+            mass += row[i]
+            if mass >= top_p:
+                break
+        values = row[kept] / (1.0 if mistake == "no_renorm" else row[kept].sum())
+        if mistake == "sorted_order":
+            q[b, :len(kept)] = values
+        else:
+            q[b, kept] = values
+    return q
+
+
+def test_top_p_checker_accepts_a_right_answer_and_names_each_mistake():
+    import contextlib
+    import io
+
+    from rnnbook.exercises.sampling import check_top_p_filter
+
+    def quiet(fn):
+        with contextlib.redirect_stdout(io.StringIO()):
+            return check_top_p_filter(fn)
+
+    assert quiet(_reader_top_p).passed
+    for mistake, cause in [("no_renorm", "not_renormalised"), ("drop_crossing", "crossing_char_dropped"),
+                           ("ascending", "sorted_ascending"), ("sorted_order", "not_scattered_back")]:
+        verdict = quiet(lambda p, top_p: _reader_top_p(p, top_p, mistake))
+        assert not verdict.passed and verdict.cause == cause, (mistake, verdict.message)
+
+    def unwritten(p, top_p):
+        raise NotImplementedError
+
+    assert quiet(unwritten).cause == "not_implemented"

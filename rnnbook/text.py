@@ -56,7 +56,7 @@ def pydoc_corpus() -> str:
     """The documentation topics CPython ships (``pydoc_data.topics``), normalised: an offline corpus.
 
     About half a million characters of English prose and code on every Python installation
-    (465,048 characters before normalisation in CPython 3.11.7; the text changes slightly between
+    (465,109 characters, 96 of them distinct, in CPython 3.11.7; the text changes slightly between
     Python versions). Topics are joined in sorted key order, separated by a blank line, then
     passed through :func:`normalize`.
     """

@@ -16,6 +16,7 @@ import numpy as np
 
 from rnnbook.checks import as_real_array, check_finite_number, check_int, check_rng, check_size, given
 
+#: A model's step, ``step(char_index, state) -> (logits (V,), state)``, as ``generate`` calls it.
 StepFn = Callable[[int, Any], tuple[Any, Any]]
 
 

@@ -33,7 +33,9 @@ import numpy as np
 
 from rnnbook.checks import check_int, check_positive, check_rng, check_size, given
 
+#: Where :func:`tiny_shakespeare` downloads the corpus from (online readers only; the tests use a loopback server).
 TINY_SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+#: The SHA-256 of that file (1,115,394 bytes); a download that does not match is refused.
 TINY_SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"  # 1,115,394 bytes
 
 # Typographic punctuation in the pydoc topics, written the plain ASCII way (a smaller vocabulary).

@@ -44,6 +44,7 @@ def _variant(p: np.ndarray, top_p: float, *, renormalise: bool = True, include_c
     return {"q": q}
 
 
+#: The wrong answers :func:`~rnnbook.exercises.check_top_p_filter` recognises.
 MISTAKES = (
     Mistake("not_renormalised", "the kept probabilities are not renormalised: divide them by their sum, "
             "so that each row sums to 1.", lambda p, top_p: _variant(p, top_p, renormalise=False)),
@@ -57,6 +58,7 @@ MISTAKES = (
             lambda p, top_p: _variant(p, top_p, scatter_back=False)),
 )
 
+#: The exercise of chapter 5, the nucleus (top-p) filter.
 TOP_P_FILTER = Exercise(
     name="top_p_filter", arguments=("p", "top_p"), returns="q", make_case=_case, reference=_reference,
     layout=("q",), shapes={"q": "(B, V)"}, mistakes=MISTAKES, seed=5)

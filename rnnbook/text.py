@@ -306,7 +306,9 @@ class StreamBatcher:
     steps of every stream, so row ``b`` of batch ``k + 1`` continues row ``b`` of batch ``k``
     exactly: the final hidden state of one batch is the right initial state for the next (detach it,
     so backpropagation stops at the chunk boundary). After the last full chunk the streams start
-    over; :meth:`next_batch` says so (``reset=True``) so that the caller zeroes the state.
+    over: every batch comes with ``reset``, True for the first chunk of each pass, so that the
+    caller zeroes the state there (:func:`rnnbook.torch.charlm.lm_loss` does, given the triple
+    ``(x, y, reset)`` that iterating yields).
 
     Parameters
     ----------
@@ -349,22 +351,29 @@ class StreamBatcher:
         """Every chunk of one pass, from the first, as a list of ``(x, y)`` (what evaluation iterates over).
 
         Iterating the batcher itself never ends (the streams start over); this list does, and it
-        can be iterated again. The batcher's position is not changed.
+        can be iterated again. Within one pass the state is carried throughout, so the pairs need
+        no ``reset``. The batcher's position is not changed.
         """
         saved = self.state_dict()
         self.position = 0
-        batches = [next(self) for _ in range(self.chunks_per_epoch)]
+        batches = [self._arrays(*self.next_batch()[:2]) for _ in range(self.chunks_per_epoch)]
         self.position, self.epoch = saved["position"], saved["epoch"]
         return batches
 
-    def __next__(self) -> tuple[Any, Any]:
-        """The next ``(x, y)``, as the training loop takes it: NumPy arrays, or int64 tensors on ``device``.
+    def __next__(self) -> tuple[Any, Any, bool]:
+        """The next ``(x, y, reset)``, as the training loop takes it: NumPy arrays, or int64 tensors on
+        ``device``, and a bool.
 
-        The streams simply start over after the last chunk (so iterating never ends; see
-        :meth:`one_pass`); a loop that carries the state should zero it there (:meth:`next_batch`
-        says when).
+        The streams start over after the last chunk, so iterating never ends (see :meth:`one_pass`
+        for a finite pass). ``reset`` is True for the first chunk of every pass (as in
+        :meth:`next_batch`): the state carried from the end of the text must not flow into its
+        start. :func:`rnnbook.torch.charlm.lm_loss` starts from zeros there.
         """
-        x, y, _ = self.next_batch()
+        x, y, reset = self.next_batch()
+        return (*self._arrays(x, y), reset)
+
+    def _arrays(self, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+        """``x`` and ``y`` as they are, or as int64 tensors on ``device`` if one was given."""
         if self.device is None:
             return x, y
         import torch  # only when tensors were asked for: rnnbook.text itself needs only NumPy

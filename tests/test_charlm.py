@@ -14,8 +14,10 @@ from rnnbook.numpy.charlm import CharModel
 from rnnbook.numpy.clip import clip_grad_norm, global_norm
 from rnnbook.numpy.loss import cross_entropy
 from rnnbook.numpy.optim import SGD, Adam
+from rnnbook.text import StreamBatcher
 from rnnbook.torch.charlm import CharModel as TorchCharModel
 from rnnbook.torch.charlm import lm_loss
+from rnnbook.train import LoopConfig, train
 
 CELLS = ("rnn", "lstm", "gru")
 V, H = 7, 5
@@ -94,6 +96,55 @@ def test_state_carried_across_chunks_equals_one_long_pass(cell, rng):
     assert np.allclose(np.concatenate([first, second]), whole, rtol=0, atol=1e-14)
     reset, _ = model.forward(tokens[4:])
     assert not np.allclose(reset, whole[4:], atol=1e-6)  # without the state, the second chunk differs
+
+
+class _Spy(torch.nn.Module):
+    """Wraps a torch CharModel and records the state each forward starts from and ends with."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.started, self.ended = model, [], []
+
+    def forward(self, inputs, state=None):
+        self.started.append(state)
+        logits, state = self.model(inputs, state)
+        self.ended.append(tuple(s.detach().clone() for s in state))
+        return logits, state
+
+
+def test_training_through_the_wrap_zeroes_the_state_exactly_there():
+    """train() over a StreamBatcher: the state is carried from chunk to chunk, and zeroed (None) only
+    where the streams start over; the state from the end of the text never reaches its start."""
+    ids = np.random.default_rng(0).integers(0, V, size=61)  # B = 2 streams of 30 steps, T = 8: 3 chunks per pass
+    batches = StreamBatcher(ids, batch_size=2, chunk_len=8, device="cpu")
+    assert batches.chunks_per_epoch == 3
+    torch.manual_seed(0)
+    spy = _Spy(TorchCharModel(V, H, "lstm"))
+    history = train(spy, torch.optim.Adam(spy.parameters(), lr=0.01), lm_loss, batches, LoopConfig(steps=8))
+    assert len(history.losses) == len(spy.started) == 8
+    for step, state in enumerate(spy.started):
+        if step % 3 == 0:  # steps 0, 3, 6: the first chunk of a pass
+            assert state is None, f"step {step} starts a pass but carried a state"
+        else:
+            assert state is not None and all(torch.equal(s, e) for s, e in zip(state, spy.ended[step - 1]))
+
+
+def test_resuming_across_the_wrap_gives_the_same_bits(tmp_path):
+    """Checkpoint just before the wrap (its carried state included), resume through it: the straight run's bits."""
+    ids = np.random.default_rng(0).integers(0, V, size=61)
+
+    def run(steps, **kwargs):
+        torch.manual_seed(0)
+        model = TorchCharModel(V, H, "gru")
+        history = train(model, torch.optim.Adam(model.parameters(), lr=0.01), lm_loss,
+                        StreamBatcher(ids, 2, 8, device="cpu"), LoopConfig(steps), **kwargs)
+        return model, history
+
+    straight, straight_history = run(5)
+    run(3, checkpoint=tmp_path / "c")  # the next chunk is the first of pass 2
+    resumed, resumed_history = run(5, resume_from=tmp_path / "c")
+    assert resumed_history.losses == straight_history.losses
+    assert all(torch.equal(a, b) for a, b in zip(resumed.parameters(), straight.parameters()))
 
 
 def test_state_dicts_move_between_the_twins(rng):

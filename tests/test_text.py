@@ -300,10 +300,22 @@ def test_random_windows_are_pieces_of_the_text():
 def test_iterating_with_a_device_gives_torch_tensors():
     torch = pytest.importorskip("torch")
     batcher = StreamBatcher(np.arange(50), 2, 5, device="cpu")
-    x, y = next(batcher)
+    x, y, reset = next(batcher)
     assert isinstance(x, torch.Tensor) and x.dtype == torch.int64 and tuple(x.shape) == (5, 2)
-    assert torch.equal(y, x + 1)
+    assert torch.equal(y, x + 1) and reset is True
+    assert all(isinstance(a, torch.Tensor) for pair in batcher.one_pass() for a in pair)
     assert isinstance(next(iter(StreamBatcher(np.arange(50), 2, 5)))[0], np.ndarray)
+
+
+def test_iterating_says_where_the_streams_start_over():
+    """next(batcher) is next_batch() as the loop takes it: (x, y, reset), reset True at every wrap."""
+    a, b = StreamBatcher(np.arange(103), 4, 6), StreamBatcher(np.arange(103), 4, 6)  # 4 chunks per pass
+    for _ in range(10):
+        (x, y, reset), (u, v, expected) = next(a), b.next_batch()
+        assert np.array_equal(x, u) and np.array_equal(y, v) and reset is expected
+    assert a.state_dict() == {"position": 2, "epoch": 2}
+    assert [reset for _, _, reset in (next(a) for _ in range(6))] == [False, False, True, False, False, False]
+    assert all(len(pair) == 2 for pair in a.one_pass())  # one pass never wraps: pairs
 
 
 def test_one_hot():

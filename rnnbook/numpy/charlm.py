@@ -156,11 +156,13 @@ class CharModel:
             fit (as the layer's ``forward``).
         """
         inputs = check_tokens("inputs", inputs, self.vocab_size)
+        (T, B), H, V = inputs.shape, self.hidden_size, self.vocab_size
         X = self._eye[inputs]                                   # x_t = onehot(c_t)           (T, B, V)
         Y, state = self.recurrent.forward(X, state)             # h_t = layer(x_t, h_{t-1})   (T, B, H)
         self._Y = Y
-        W_hy, b_y = self.head["weight"], self.head["bias"]
-        return Y @ W_hy.T + b_y, state                          # a_t = W_hy h_t + b_y        (T, B, V)
+        logits = Y.reshape(T * B, H) @ self.head["weight"].T    # every step in one product   (TB, V)
+        logits += self.head["bias"]                             # in place: no second (TB, V) array
+        return logits.reshape(T, B, V), state                   # a_t = W_hy h_t + b_y        (T, B, V)
 
     __call__ = forward
 
@@ -195,7 +197,7 @@ class CharModel:
         da = dlogits.reshape(T * B, self.vocab_size)            # (TB, V)
         grads = {"head.weight": da.T @ Y.reshape(T * B, H),     # dL/dW_hy = sum_t,b da_t h_t^T   (V, H)
                  "head.bias": da.sum(axis=0)}                   # dL/db_y = sum_t,b da_t          (V,)
-        dY = dlogits @ W_hy                                     # dL/dh_t = W_hy^T da_t           (T, B, H)
+        dY = (da @ W_hy).reshape(T, B, H)                       # dL/dh_t = W_hy^T da_t           (T, B, H)
         layer_grads = self.recurrent.backward(dY)               # BPTT through the chunk (chapters 2-4)
         grads.update({f"recurrent.{name}": layer_grads[name] for name in self.recurrent.params})
         return grads

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+from itertools import permutations
 import traceback
 import warnings
 from collections.abc import Callable, Mapping
@@ -44,6 +45,17 @@ class Mistake:
 
     def __repr__(self) -> str:  # short: the API page shows the mistakes of each exercise
         return f"Mistake({self.cause!r})"
+
+
+def gate_order_mistakes(gates: str, what: str, variant: Callable[..., Callable[..., Outputs]]) -> list[Mistake]:
+    """One :class:`Mistake` per wrong order of the gate blocks ``gates`` (e.g. ``"ifgo"``).
+
+    ``what`` names the blocks read in that order (``"the weight blocks were read"``) and
+    ``variant(order)`` is the reference computed with the blocks in that order.
+    """
+    orders = ("".join(p) for p in permutations(gates))
+    return [Mistake("wrong_gate_order", f"{what} in the order {', '.join(order)}; torch.nn stacks them "
+                    f"{', '.join(gates)}.", variant(order)) for order in orders if order != gates]
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,12 @@ whose variant computes exactly what the reader's function computed.
 from __future__ import annotations
 
 from functools import partial
-from itertools import permutations
 from typing import Any
 
 import numpy as np
 
 from rnnbook.checks import check_bool
-from rnnbook.exercises.core import Exercise, Mistake, Outputs, Verdict, run_check
+from rnnbook.exercises.core import Exercise, Mistake, Outputs, Verdict, gate_order_mistakes, run_check
 from rnnbook.exercises.rnn import random_params
 from rnnbook.numpy.activations import sigmoid
 from rnnbook.numpy.gru import gru_step_backward, gru_step_forward
@@ -79,12 +78,7 @@ def _mistakes(reset_after: bool) -> tuple[Mistake, ...]:
         mistakes.append(Mistake("b_hn_outside_reset", "b_hn is added outside the reset gate; torch.nn.GRU "
                                 "computes r_t * (W_hn h_{t-1} + b_hn), with b_hn inside.",
                                 partial(_variant, b_hn_inside=False)))
-    for p in permutations(GATES):
-        order = "".join(p)
-        if order != GATES:
-            mistakes.append(Mistake("wrong_gate_order", f"the weight blocks were read in the order "
-                                    f"{', '.join(order)}; torch.nn.GRU stacks r, z, n (reset, update, candidate).",
-                                    partial(_variant, order=order)))
+    mistakes += gate_order_mistakes(GATES, "the weight blocks were read", lambda order: partial(_variant, order=order))
     return tuple(mistakes)
 
 
@@ -216,12 +210,8 @@ def _backward_mistakes(reset_after: bool) -> tuple[Mistake, ...]:
         Mistake("averaged_over_batch", "the gradients are averaged over the batch; a step's gradients are "
                 "summed over the batch, e.g. db = delta.sum(axis=0).", partial(_backward_variant, batch="mean")),
     ]
-    for p in permutations(GATES):
-        order = "".join(p)
-        if order != GATES:
-            mistakes.append(Mistake("wrong_gate_order", f"the gradient blocks are stacked in the order "
-                                    f"{', '.join(order)}; torch.nn.GRU stacks r, z, n.",
-                                    partial(_backward_variant, order=order)))
+    mistakes += gate_order_mistakes(GATES, "the gradient blocks are stacked",
+                                    lambda order: partial(_backward_variant, order=order))
     return tuple(mistakes)
 
 

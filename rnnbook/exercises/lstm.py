@@ -7,12 +7,11 @@ whose variant computes exactly what the reader's function computed.
 from __future__ import annotations
 
 from functools import partial
-from itertools import permutations
 from typing import Any
 
 import numpy as np
 
-from rnnbook.exercises.core import Exercise, Mistake, Outputs, Verdict, run_check
+from rnnbook.exercises.core import Exercise, Mistake, Outputs, Verdict, gate_order_mistakes, run_check
 from rnnbook.exercises.rnn import random_params
 from rnnbook.numpy.lstm import lstm_step_backward, lstm_step_forward
 
@@ -62,11 +61,6 @@ def _variant(dh: np.ndarray, dc: np.ndarray, cache: tuple[np.ndarray, ...], para
     return _outputs(da @ W_ih, da @ W_hh, dc_prev, grads)
 
 
-def _order_mistake(order: str) -> Mistake:
-    return Mistake("wrong_gate_order", f"the blocks of delta are stacked in the order {', '.join(order)}; "
-                   "torch.nn.LSTM (and params) stack them i, f, g, o.", partial(_variant, order=order))
-
-
 #: The wrong answers :func:`~rnnbook.exercises.check_lstm_step_backward` recognises.
 MISTAKES = (
     Mistake("missing_h_path", "dc is missing the path through h_t: dL/dc_t = dc + dh * o_t * (1 - tanh(c_t)^2) "
@@ -91,7 +85,7 @@ MISTAKES = (
             "summed over the batch, e.g. db = delta.sum(axis=0).", partial(_variant, batch="mean")),
     Mistake("wrong_gate_order", "the cache was unpacked as (..., i, f, o, g, ...); lstm_step_forward's "
             "cache is (x, h_prev, c_prev, i, f, g, o, tanh_c).", partial(_variant, cache_order="ifog")),
-    *(_order_mistake("".join(p)) for p in permutations(GATES) if "".join(p) != GATES),
+    *gate_order_mistakes(GATES, "the blocks of delta are stacked", lambda order: partial(_variant, order=order)),
 )
 
 #: The exercise of chapter 3, one step of the LSTM backward.

@@ -23,13 +23,13 @@ import functools
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
 
 from rnnbook.checks import check_bool, check_int, check_positive, check_size, given
 
-#: The seven languages of chapter 9: all written in the Latin alphabet, in three close groups.
+#: The seven languages of chapter 9, all written in the Latin alphabet.
 LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl")
 
 
@@ -141,11 +141,13 @@ def assign_languages(zipf: Mapping[str, Mapping[str, float]],
     return language_of, shared
 
 
-class Split(NamedTuple):
-    """One part of a :class:`WordDataset`: words and their class ids (indices into ``languages``)."""
+@dataclass(frozen=True)
+class Split:
+    """One part of a :class:`WordDataset`: words and their class ids, ``labels`` (N,) int64
+    (indices into ``languages``)."""
 
     words: tuple[str, ...]
-    labels: np.ndarray  # (N,) int64
+    labels: np.ndarray
 
 
 @dataclass(frozen=True)

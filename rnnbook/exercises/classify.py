@@ -33,7 +33,7 @@ def _reference(Y: np.ndarray, lengths: np.ndarray) -> Outputs:
     return _gather(Y, lengths - 1)
 
 
-#: The wrong answers :func:`check_last_valid` recognises.
+#: The wrong answers :func:`~rnnbook.exercises.check_last_valid` recognises.
 MISTAKES = (
     Mistake("padded_last_step", "this is Y[-1], the batch's last step: for a sequence shorter than T it is the "
             "state after reading padding. Read step lengths[b] - 1 of sequence b.",

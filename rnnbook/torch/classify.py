@@ -27,7 +27,7 @@ from rnnbook.checks import check_int, check_option, check_size, given
 from rnnbook.classify import pad_batch
 from rnnbook.torch.charlm import CELLS, _check_tokens
 
-#: The readouts by name: the state at each sequence's last valid step, or the mean of its valid states.
+#: The readouts by name, ``"last"`` (each sequence's last valid state) and ``"mean"`` (the mean of its valid states).
 READOUTS = ("last", "mean")
 
 

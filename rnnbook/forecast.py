@@ -212,7 +212,7 @@ def rolling_origin(forecast_fn: ForecastFn, series: Any, start: int, stop: int, 
 
 def _sarimax_class() -> Any:
     try:
-        from statsmodels.tsa.statespace.sarimax import SARIMAX
+        from statsmodels.tsa.statespace.sarimax import SARIMAX  # type: ignore[import-untyped]  # ships no type hints
     except ImportError as err:
         raise ImportError("rnnbook.forecast's SARIMAX baseline needs statsmodels: pip install statsmodels") from err
     return SARIMAX
@@ -294,10 +294,10 @@ def choose_sarimax_order(series: Any, split: TimeSplit, orders: Iterable[tuple[i
     if len(y) != split.n:
         raise ValueError(f"series must have the split's {split.n} steps, got {len(y)}")
     seen = y[: split.val_end]                       # train and validation: the test part is cut off here
-    val_mae = {}
+    val_mae: dict[tuple[int, int, int], float] = {}
     for order in orders:
         model = Sarimax(seen[: split.train_end], order, seasonal_order, trend)
-        val_mae[tuple(order)] = mae(seen[split.train_end:], model.one_step(seen, split.train_end, split.val_end))
+        val_mae[order] = mae(seen[split.train_end:], model.one_step(seen, split.train_end, split.val_end))
     if not val_mae:
         raise ValueError("orders must hold at least one candidate (p, d, q)")
     best = min(val_mae, key=val_mae.__getitem__)

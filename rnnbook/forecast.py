@@ -260,8 +260,10 @@ class Sarimax:
 
     def one_step(self, series: Any, start: int, stop: int) -> np.ndarray:
         """One-step-ahead forecasts of ``series[start:stop]``, each from the steps before it."""
-        y = _history(series)[: check_int("stop", stop, minimum=2, maximum=len(_history(series)))]
+        y = _history(series)
+        stop = check_int("stop", stop, minimum=2, maximum=len(y))
         start = check_int("start", start, minimum=1, maximum=stop - 1)
+        y = y[:stop]  # nothing after the last forecast step reaches the model
         return np.asarray(self.result.apply(y).get_prediction(start=start, end=stop - 1).predicted_mean)
 
 

@@ -107,3 +107,263 @@ def delayed_echo(batch_size: int, T: int, delay: int, rng: np.random.Generator,
     Y = np.zeros_like(X)
     Y[delay:] = X[: T - delay]  # y_t = x_{t-d}
     return X, Y
+
+
+# --- Time series: a split by time, scaling fitted on the training part, windows (chapter 6) ----------
+# (Its imports sit here, with the section, so that the task generators above can grow independently.)
+
+from dataclasses import dataclass  # noqa: E402
+
+from rnnbook.checks import as_real_array, check_option, given  # noqa: E402
+
+
+def as_series(name: str, series: Any, allow_nan: bool = False) -> np.ndarray:
+    """``series`` as a new float64 array of shape ``(T, D)``: a 1-D series becomes one column.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error messages.
+    series : array-like, shape (T,) or (T, D)
+    allow_nan : bool, default False
+        Let NaN through (a missing value); infinities are always refused.
+
+    Raises
+    ------
+    TypeError
+        If ``series`` is not an array of real numbers (bools, strings and complex numbers are refused).
+    ValueError
+        If it is not 1-D or 2-D, is empty, holds an infinity, or holds NaN without ``allow_nan``.
+    """
+    if isinstance(series, (str, bytes)) or series is None:
+        raise TypeError(f"{name} must be an array of real numbers of shape (T,) or (T, D), got {given(series)}")
+    array = as_real_array(name, series)
+    if array.ndim not in (1, 2) or array.shape[0] == 0 or array.size == 0:
+        raise ValueError(f"{name} must have shape (T,) or (T, D) with T >= 1, got shape {array.shape}")
+    if array.ndim == 1:
+        array = array[:, None]
+    if np.isinf(array).any():
+        raise ValueError(f"{name} must not hold infinities, got {int(np.isinf(array).sum())}")
+    missing = int(np.isnan(array).sum())
+    if missing and not allow_nan:
+        raise ValueError(f"{name} holds {missing} NaN (missing values) where none are expected: fill them, "
+                         f"or mask them (see chapter 6), or pass allow_nan=True")
+    return array
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """A split of ``n`` time steps by time: train ``[0, train_end)``, validation ``[train_end,
+    val_end)``, test ``[val_end, n)``. Nothing is shuffled; each part lies after the one before."""
+
+    n: int
+    train_end: int
+    val_end: int
+
+    def __post_init__(self) -> None:
+        n = check_size("n", self.n)
+        check_int("train_end", self.train_end, minimum=1, maximum=n - 2)
+        check_int("val_end", self.val_end, minimum=self.train_end + 1, maximum=n - 1)
+
+    def bounds(self, part: str) -> tuple[int, int]:
+        """``(start, stop)`` of ``part``, one of ``"train"``, ``"val"``, ``"test"``."""
+        check_option("part", part, PARTS)
+        return {"train": (0, self.train_end), "val": (self.train_end, self.val_end),
+                "test": (self.val_end, self.n)}[part]
+
+
+#: The parts of a :class:`TimeSplit`, in time order.
+PARTS = ("train", "val", "test")
+
+
+def split_by_time(n: int, val: int | float, test: int | float) -> TimeSplit:
+    """Split ``n`` time steps into train, validation and test, in that order.
+
+    Parameters
+    ----------
+    n : int
+        The series' length.
+    val, test : int or float
+        The length of the validation and test parts: a count, or a fraction of ``n`` in (0, 1)
+        (rounded to the nearest step). The training part is what comes before.
+
+    Returns
+    -------
+    TimeSplit
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``n`` is not a positive int, a part's length is not a positive count or a fraction in
+        (0, 1), or the parts leave no training step.
+    """
+    n = check_size("n", n)
+
+    def length(name: str, value: Any) -> int:
+        if isinstance(value, (float, np.floating)):
+            if not 0 < value < 1:
+                raise ValueError(f"{name} as a fraction must be in (0, 1), got {value}")
+            return max(1, int(round(value * n)))
+        return check_size(name, value)
+
+    n_val, n_test = length("val", val), length("test", test)
+    if n_val + n_test >= n:
+        raise ValueError(f"val + test must leave at least one training step of the n={n}, "
+                         f"got val={n_val} and test={n_test}")
+    return TimeSplit(n, n - n_val - n_test, n - n_test)
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Standardisation with statistics of the training part: ``(x - mean) / std``, per column.
+
+    Build it with :func:`fit_scaler`, which sees the training part only.
+    """
+
+    mean: np.ndarray  # (D,)
+    std: np.ndarray   # (D,)
+
+    def transform(self, series: Any) -> np.ndarray:
+        """``(series - mean) / std`` for a series of shape (T, D) or (T,) (D = 1); NaN stays NaN."""
+        x = as_series("series", series, allow_nan=True)
+        self._check_width(x)
+        return (x - self.mean) / self.std
+
+    def inverse(self, scaled: Any, column: int = 0) -> np.ndarray:
+        """``scaled * std + mean`` of column ``column``, for values of any shape (forecasts (N, H))."""
+        column = check_int("column", column, minimum=0, maximum=len(self.mean) - 1)
+        return as_real_array("scaled", scaled) * self.std[column] + self.mean[column]
+
+    def _check_width(self, x: np.ndarray) -> None:
+        if x.shape[1] != len(self.mean):
+            raise ValueError(f"series must have {len(self.mean)} columns (as the scaler was fitted), got {x.shape[1]}")
+
+
+def fit_scaler(series: Any, split: TimeSplit) -> Scaler:
+    """A :class:`Scaler` whose mean and standard deviation come from the training part alone.
+
+    Statistics of the validation or test part would leak the future into the past: the test of
+    this (``tests/test_data_series.py``) changes the test part and checks that nothing changes.
+    Missing values (NaN) are skipped; a constant column gets ``std = 1``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``series`` is not a real (T, D) series with T equal to ``split.n``, or a column of the
+        training part has no observed value.
+    """
+    if not isinstance(split, TimeSplit):
+        raise TypeError(f"split must be a TimeSplit (see split_by_time), got {given(split)}")
+    x = as_series("series", series, allow_nan=True)
+    if x.shape[0] != split.n:
+        raise ValueError(f"series must have the split's {split.n} steps, got {x.shape[0]}")
+    train = x[: split.train_end]                           # the training part, and nothing after it
+    if np.isnan(train).all(axis=0).any():
+        raise ValueError("every column of the training part needs at least one observed (non-NaN) value")
+    mean = np.nanmean(train, axis=0)
+    std = np.nanstd(train, axis=0)
+    return Scaler(mean, np.where(std > 0, std, 1.0))
+
+
+def window_indices(n: int, lookback: int, horizon: int, start: int = 0, stop: int | None = None,
+                   inputs_from: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The time indices of every window: ``lookback`` inputs, then ``horizon`` targets.
+
+    A window with first target at :math:`t` reads inputs :math:`t-L, \\dots, t-1` and predicts
+    :math:`t, \\dots, t+h-1`. Only windows whose targets all lie in ``[start, stop)`` and whose inputs
+    all lie in ``[inputs_from, stop)`` are made, one per first target ``t`` (stride 1). With
+    ``inputs_from = start`` (the default) a window lies wholly inside ``[start, stop)``; an earlier
+    ``inputs_from`` lets the first windows of a validation or test part read the observations
+    before it, which are the past at forecast time, never the future.
+
+    Returns
+    -------
+    inputs : ndarray of int, shape (N, lookback)
+    targets : ndarray of int, shape (N, horizon)
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument is not an int in range (``horizon`` 0 included), or no window fits
+        (e.g. ``lookback + horizon`` longer than the part).
+    """
+    n = check_size("n", n)
+    lookback, horizon = check_size("lookback", lookback), check_size("horizon", horizon)
+    stop = n if stop is None else check_int("stop", stop, minimum=1, maximum=n)
+    start = check_int("start", start, minimum=0, maximum=stop - 1)
+    inputs_from = start if inputs_from is None else check_int("inputs_from", inputs_from, minimum=0, maximum=start)
+    first = max(start, inputs_from + lookback)  # the earliest first target with all its inputs in range
+    last = stop - horizon                       # the latest first target with all its targets in range
+    if first > last:
+        raise ValueError(f"no window fits: lookback={lookback} inputs and horizon={horizon} targets need "
+                         f"{lookback + horizon} steps, but [inputs_from={inputs_from}, stop={stop}) has "
+                         f"{stop - inputs_from} with targets in [start={start}, stop={stop})")
+    t = np.arange(first, last + 1)[:, None]       # first targets (N, 1)
+    return t - lookback + np.arange(lookback), t + np.arange(horizon)
+
+
+def make_windows(series: Any, lookback: int, horizon: int, start: int = 0, stop: int | None = None, *,
+                 inputs_from: int | None = None, target: int = 0,
+                 allow_nan: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Cut a series into windows: inputs ``X`` (L, N, D), time-major, and targets ``Y`` (N, h).
+
+    The windows are those of :func:`window_indices` (targets in ``[start, stop)``, inputs in
+    ``[inputs_from, stop)``); ``Y`` holds column ``target`` of the series.
+
+    Parameters
+    ----------
+    series : array-like, shape (T,) or (T, D)
+    lookback, horizon : int
+        L inputs and h targets per window, both at least 1.
+    start, stop, inputs_from : int
+        As in :func:`window_indices`.
+    target : int, default 0
+        The column to forecast.
+    allow_nan : bool, default False
+        Let missing values (NaN) into the windows (to mask or drop them afterwards).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``series`` is not a real series (or holds NaN without ``allow_nan``), a window does not
+        fit, or ``target`` is not a column.
+    """
+    x = as_series("series", series, allow_nan=allow_nan)
+    target = check_int("target", target, minimum=0, maximum=x.shape[1] - 1)
+    lookback, horizon = check_size("lookback", lookback), check_size("horizon", horizon)
+    if lookback + horizon > x.shape[0]:
+        raise ValueError(f"a window of lookback + horizon = {lookback} + {horizon} steps is longer than the "
+                         f"series, which has {x.shape[0]}")
+    inputs, targets = window_indices(x.shape[0], lookback, horizon, start, stop, inputs_from)
+    X = np.transpose(x[inputs], (1, 0, 2))   # (N, L, D) -> (L, N, D)
+    Y = x[targets, target]                   # (N, h)
+    return X, Y
+
+
+def split_windows(series: Any, split: TimeSplit, part: str, lookback: int, horizon: int, *, target: int = 0,
+                  context: bool = True, allow_nan: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The windows of one part of a :class:`TimeSplit`: targets in that part, never across its end.
+
+    Training windows lie wholly in the training part. With ``context=True`` (the default) the
+    first validation and test windows read their inputs from the steps just before the part, the
+    observations a forecaster has at that time; with ``context=False`` they too lie wholly inside.
+
+    Returns
+    -------
+    X : ndarray, shape (lookback, N, D)
+    Y : ndarray, shape (N, horizon)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`make_windows`, and if ``split`` is not a TimeSplit of the series' length or
+        ``part`` is not one of ``"train"``, ``"val"``, ``"test"``.
+    """
+    if not isinstance(split, TimeSplit):
+        raise TypeError(f"split must be a TimeSplit (see split_by_time), got {given(split)}")
+    x = as_series("series", series, allow_nan=allow_nan)
+    if x.shape[0] != split.n:
+        raise ValueError(f"series must have the split's {split.n} steps, got {x.shape[0]}")
+    start, stop = split.bounds(part)
+    return make_windows(x, lookback, horizon, start, stop, inputs_from=0 if context else start,
+                        target=target, allow_nan=allow_nan)

@@ -12,8 +12,8 @@ reported as not implemented yet. A checker runs in well under a second.
 - chapter 3: :func:`check_lstm_step_backward`
 - chapter 4: :func:`check_gru_step_forward`, :func:`check_gru_step_backward`
 - chapter 5: :func:`check_top_p_filter`
-- chapter 9: :func:`check_last_valid`
 - chapter 6: :func:`check_windows`
+- chapter 9: :func:`check_last_valid`
 """
 
 from rnnbook.exercises.classify import check_last_valid
@@ -24,7 +24,15 @@ from rnnbook.exercises.lstm import check_lstm_step_backward
 from rnnbook.exercises.rnn import check_rnn_backward, check_rnn_step_backward, check_rnn_step_forward
 from rnnbook.exercises.sampling import check_top_p_filter
 
-__all__ = ["Verdict", "check_gru_step_backward", "check_gru_step_forward", "check_last_valid", "check_lstm_step_backward", "check_rnn_backward",
-           "check_rnn_step_backward", "check_rnn_step_forward", "check_top_p_filter"]
-__all__ = ["Verdict", "check_gru_step_backward", "check_gru_step_forward", "check_lstm_step_backward", "check_rnn_backward",
-           "check_rnn_step_backward", "check_rnn_step_forward", "check_top_p_filter", "check_windows"]
+__all__ = [
+    "Verdict",
+    "check_gru_step_backward",
+    "check_gru_step_forward",
+    "check_last_valid",
+    "check_lstm_step_backward",
+    "check_rnn_backward",
+    "check_rnn_step_backward",
+    "check_rnn_step_forward",
+    "check_top_p_filter",
+    "check_windows",
+]

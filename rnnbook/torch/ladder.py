@@ -59,7 +59,8 @@ class _Ladder(nn.Module):
         self.batch_first = check_bool("batch_first", batch_first)
         if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(f"dtype must be None or a floating torch dtype such as torch.float32, got {dtype!r}")
-        GH, kw = self.gate_count * self.hidden_size, {"device": device, "dtype": dtype}
+        GH = self.gate_count * self.hidden_size
+        kw: dict[str, Any] = {"device": device, "dtype": dtype}
         self.weight_ih_l0 = nn.Parameter(torch.empty(GH, self.input_size, **kw))
         self.weight_hh_l0 = nn.Parameter(torch.empty(GH, self.hidden_size, **kw))
         self.bias_ih_l0 = nn.Parameter(torch.empty(GH, **kw))

@@ -18,7 +18,9 @@ cost:
    as one product over all steps after the loop.
 4. ``fused``: rung 3 with each step's pointwise maths, forward and backward, compiled by
    ``torch.compile`` into one kernel. Where it cannot compile (no C++ compiler on the CPU, no
-   Triton on the GPU), it warns and runs rung 3's eager cells.
+   Triton on the GPU), it warns and runs rung 3's eager cells. ``triton`` is the same rung with the
+   kernels written by hand in Triton (:mod:`rnnbook.torch.triton_cells`); it needs Triton, and a
+   GPU or Triton's interpreter.
 5. ``graphed``: rung 3's forward and backward loops captured once as CUDA graphs per input shape
    (``torch.cuda.make_graphed_callables``) and replayed: one launch instead of one per op. CUDA only.
 """
@@ -33,7 +35,8 @@ import torch
 from torch import Tensor, nn
 
 from rnnbook.checks import check_bool, check_option, check_sequence, check_size, check_state, check_state_pair
-from rnnbook.torch.kernels import EAGER, GRUFunction, LSTMFunction, fused_cells, lstm_pointwise, gru_pointwise
+from rnnbook.torch.kernels import EAGER, Cells, GRUFunction, LSTMFunction, fused_cells, gru_pointwise, lstm_pointwise
+from rnnbook.torch.triton_cells import triton_cells
 
 #: The rungs of the ladder, in order, each with what it changes.
 RUNGS = {
@@ -41,6 +44,7 @@ RUNGS = {
     "premul": "the input projection and biases of all steps as one matrix product before the loop",
     "handwritten": "premul + the book's backward as an autograd.Function; weight gradients in one product after the loop",
     "fused": "handwritten + each step's pointwise maths, forward and backward, one kernel (torch.compile)",
+    "triton": "handwritten + each step's pointwise maths in hand-written Triton kernels (GPU, or TRITON_INTERPRET=1)",
     "graphed": "handwritten + forward and backward loops captured as CUDA graphs per input shape (CUDA only)",
 }
 
@@ -105,6 +109,12 @@ class _Ladder(nn.Module):
             return like.new_zeros(B, self.hidden_size)
         self._check(s, name, B)
         return s
+
+    def _cells(self, device: torch.device) -> Cells:
+        """The pointwise cells of the hand-written rungs: eager, compiled or Triton."""
+        if self.impl == "fused":
+            return fused_cells(device)
+        return triton_cells(device) if self.impl == "triton" else EAGER
 
     def _output(self, Y: Tensor) -> Tensor:
         return Y.transpose(0, 1) if self.batch_first else Y
@@ -202,9 +212,8 @@ class LadderLSTM(_Ladder):
             Y, h, c = _lstm_premul(X, h0, c0, *params)
         elif self.impl == "graphed":
             Y, h, c = self._graphed(lambda *a: LSTMFunction.apply(*a, EAGER), (X, h0, c0, *params))
-        else:  # handwritten, or fused
-            cells = EAGER if self.impl == "handwritten" else fused_cells(X.device)
-            Y, h, c = LSTMFunction.apply(X, h0, c0, *params, cells)
+        else:  # handwritten, fused, triton
+            Y, h, c = LSTMFunction.apply(X, h0, c0, *params, self._cells(X.device))
         return self._output(Y), (h, c)
 
 
@@ -252,9 +261,8 @@ class LadderGRU(_Ladder):
             Y, h = _gru_premul(X, h0, *params)
         elif self.impl == "graphed":
             Y, h = self._graphed(lambda *a: GRUFunction.apply(*a, EAGER), (X, h0, *params))
-        else:
-            cells = EAGER if self.impl == "handwritten" else fused_cells(X.device)
-            Y, h = GRUFunction.apply(X, h0, *params, cells)
+        else:  # handwritten, fused, triton
+            Y, h = GRUFunction.apply(X, h0, *params, self._cells(X.device))
         return self._output(Y), h
 
 

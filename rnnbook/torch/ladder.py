@@ -13,16 +13,17 @@ cost:
 
 1. ``naive``: per step two matrix products and separate pointwise ops; autograd's backward.
 2. ``premul``: :math:`X W_{ih}^\\top` and the biases for all T steps in one product before the loop.
-3. ``handwritten``: the backward of chapters 3 and 4 as an ``autograd.Function``
-   (:mod:`rnnbook.torch.kernels`): no autograd graph of 10 ops per step, and the weight gradients
-   as one product over all steps after the loop.
+3. ``handwritten``: the backward of chapters 3 and 4 written by hand as one ``autograd.Function``
+   (:mod:`rnnbook.torch.kernels`): autograd records one node for the whole sequence instead of one
+   per op and step, and the weight gradients are one product over all steps after the loop.
 4. ``fused``: rung 3 with each step's pointwise maths, forward and backward, compiled by
    ``torch.compile`` into one kernel. Where it cannot compile (no C++ compiler on the CPU, no
    Triton on the GPU), it warns and runs rung 3's eager cells. ``triton`` is the same rung with the
    kernels written by hand in Triton (:mod:`rnnbook.torch.triton_cells`); it needs Triton, and a
    GPU or Triton's interpreter.
 5. ``graphed``: rung 3's forward and backward loops captured once as CUDA graphs per input shape
-   (``torch.cuda.make_graphed_callables``) and replayed: one launch instead of one per op. CUDA only.
+   (``torch.cuda.make_graphed_callables``) and replayed: one call from Python per pass instead of
+   one kernel launch per op and step. CUDA only; an error on other devices.
 """
 
 from __future__ import annotations

@@ -50,8 +50,11 @@ RUNGS = {
 }
 
 
-class _Ladder(nn.Module):
-    """What both ladder layers share: parameters as ``torch.nn``'s layer 0, checks, ``impl``."""
+class LadderLayer(nn.Module):
+    """What both ladder layers share: parameters as ``torch.nn``'s layer 0, checks, ``impl``.
+
+    Parameters and errors as :class:`LadderLSTM`; use that class or :class:`LadderGRU`.
+    """
 
     gate_count = 1
 
@@ -151,7 +154,7 @@ class _CloneGrad(torch.autograd.Function):
         return grad.clone()
 
 
-class LadderLSTM(_Ladder):
+class LadderLSTM(LadderLayer):
     """A single-layer LSTM with ``torch.nn.LSTM``'s parameters, computed by the rung ``impl``.
 
     Parameters
@@ -218,7 +221,7 @@ class LadderLSTM(_Ladder):
         return self._output(Y), (h, c)
 
 
-class LadderGRU(_Ladder):
+class LadderGRU(LadderLayer):
     """A single-layer GRU with ``torch.nn.GRU``'s parameters and form, computed by the rung ``impl``.
 
     Parameters and errors as :class:`LadderLSTM`; the gate blocks are r, z, n.

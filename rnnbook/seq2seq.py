@@ -281,7 +281,7 @@ class Seq2Seq(nn.Module):
     def attend(self, s_prev: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
         """Context ``c_t`` (B, H) and weights ``alpha_t`` (S, B), exactly 0 on padding (eq. ``s2s-att``)."""
         if memory.keys is None:
-            return memory.last, memory.mask.to(memory.last.dtype) * 0  # no attention: c_t = h_S
+            return memory.last, torch.zeros(memory.mask.shape, dtype=memory.last.dtype, device=memory.last.device)  # c_t = h_S
         e = self.v(torch.tanh(self.W_a(s_prev)[None] + memory.keys)).squeeze(-1)  # e_tj = v^T tanh(W_a s + U_a h_j)  (S, B)
         e = e.masked_fill(~memory.mask, float("-inf"))                               # padding gets exp(-inf) = 0
         alpha = torch.softmax(e, dim=0)                                              # alpha_t = softmax_j(e_tj)

@@ -3,7 +3,7 @@ greedy decoding and beam search.
 
 The task (:func:`random_dates`) is offline and seeded: a date written in one of many formats, in
 English, French or German (``"3 mars 2021"``, ``"Mar 3, 2021"``, ``"03/03/21"``), and its ISO form
-``"2021-03-03"``. Every answer can be checked by parsing the source back with :mod:`datetime`.
+``"2021-03-03"``. Every answer can be checked by parsing the source back with ``datetime``.
 
 The model (:class:`Seq2Seq`) reads the source with an ``rnnbook.torch`` GRU and writes the target
 one character at a time with another::
@@ -58,8 +58,8 @@ MONTHS = {
     "de": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
            "Oktober", "November", "Dezember"),
 }
-#: The source formats: ``{d}`` day, ``{dd}`` two-digit day, ``{m}``/``{mm}`` month, ``{Y}`` year,
-#: ``{yy}`` two-digit year, ``{en}``/``{fr}``/``{de}`` month name, ``{en3}`` its first three letters.
+#: The ten source formats, with ``{d}`` the day, ``{dd}`` the two-digit day, ``{m}``/``{mm}`` the month,
+#: ``{Y}`` the year, ``{yy}`` its last two digits, ``{en}``/``{fr}``/``{de}`` the month's name, ``{en3}`` its first three letters.
 FORMATS = ("{d} {en} {Y}", "{en} {d}, {Y}", "{en3} {d}, {Y}", "{d} {en3} {Y}", "{dd}/{mm}/{yy}",
            "{dd}/{mm}/{Y}", "{Y}-{m}-{d}", "{d}.{m}.{Y}", "{d} {fr} {Y}", "{d}. {de} {Y}")
 #: The years drawn (both ends included); a two-digit year ``yy`` stands for 19yy from 70, else 20yy.
@@ -68,7 +68,7 @@ YEARS = (1970, 2049)
 TARGET_CHARS = "-0123456789"
 
 
-def format_date(date: dt.date, fmt: str) -> str:
+def _format_date(date: dt.date, fmt: str) -> str:
     """``date`` written in ``fmt``, one of :data:`FORMATS` (e.g. ``"{d} {fr} {Y}"`` -> ``"3 mars 2021"``)."""
     m = date.month - 1
     return fmt.format(d=date.day, dd=f"{date.day:02d}", m=date.month, mm=f"{date.month:02d}", Y=date.year,
@@ -87,7 +87,7 @@ def random_dates(n: int, rng: np.random.Generator) -> list[tuple[str, str]]:
     pairs = []
     for day, f in zip(days.tolist(), formats.tolist()):
         date = dt.date.fromordinal(day)
-        pairs.append((format_date(date, FORMATS[f]), date.isoformat()))
+        pairs.append((_format_date(date, FORMATS[f]), date.isoformat()))
     return pairs
 
 

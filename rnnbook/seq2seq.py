@@ -424,19 +424,36 @@ def greedy_decode(model: Seq2Seq, src: Tensor, src_len: Tensor, max_len: int | N
 @torch.no_grad()
 def beam_search(model: Seq2Seq, src: Tensor, src_len: Tensor, beam: int, max_len: int | None = None,
                 alpha: float = 0.0) -> list[Hypothesis]:
-    """Beam search, one source at a time, each hypothesis with its own decoder state.
+    """Beam search, one source at a time, each hypothesis with its own decoder state: the best
+    hypothesis of :func:`beam_hypotheses` for each source.
+
+    With ``beam=1`` it is :func:`greedy_decode`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`beam_hypotheses`.
+    """
+    return [finished[0] for finished in beam_hypotheses(model, src, src_len, beam, max_len, alpha)]
+
+
+@torch.no_grad()
+def beam_hypotheses(model: Seq2Seq, src: Tensor, src_len: Tensor, beam: int, max_len: int | None = None,
+                    alpha: float = 0.0) -> list[list[Hypothesis]]:
+    """Every hypothesis beam search finished, for each source, best first.
 
     At each step every live hypothesis is extended by every token; the ``beam`` best extensions by
-    log-probability are kept. One that writes ``<eos>`` is finished, and is ranked by its
-    log-probability over :func:`length_penalty` of its length (``<eos>`` counted). The search stops
-    when ``beam`` hypotheses have finished or after ``max_len`` steps (live ones are then finished
-    as they are). With ``beam=1`` it is :func:`greedy_decode`.
+    log-probability are kept, each taking the decoder state of the hypothesis it extends. One that
+    writes ``<eos>`` is finished, and is ranked by its log-probability over :func:`length_penalty`
+    of its length (``<eos>`` counted). The search stops when ``beam`` hypotheses have finished or
+    after ``max_len`` steps (live ones are then finished as they are). A beam at least as wide as
+    the number of possible outputs finishes every one of them.
 
     Raises
     ------
     TypeError, ValueError
         If ``beam`` is not a positive int (``beam=0`` is refused), ``alpha`` is not a number >= 0,
-        or ``src_len`` does not fit ``src``.
+        ``max_len`` exceeds the model's limit, or ``src_len`` does not fit ``src``.
     """
     beam = check_size("beam", beam)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0:
@@ -447,7 +464,7 @@ def beam_search(model: Seq2Seq, src: Tensor, src_len: Tensor, beam: int, max_len
             for b in range(src.shape[1])]
 
 
-def _beam_one(model: Seq2Seq, memory: Memory, beam: int, limit: int, alpha: float) -> Hypothesis:
+def _beam_one(model: Seq2Seq, memory: Memory, beam: int, limit: int, alpha: float) -> list[Hypothesis]:
     s = model.start(memory)                                    # one live hypothesis   (1, H)
     device = s.device
     tokens = torch.full((1, 0), BOS, dtype=torch.long, device=device)  # written so far   (k, t)
@@ -472,7 +489,7 @@ def _beam_one(model: Seq2Seq, memory: Memory, beam: int, limit: int, alpha: floa
     else:
         for row, lp in zip(tokens.tolist(), logprob.tolist()):  # out of steps: finished as they are
             finished.append(Hypothesis(tuple(row), lp, lp / length_penalty(limit, alpha)))
-    return max(finished, key=lambda h: h.score)
+    return sorted(finished, key=lambda h: -h.score)  # stable: among equal scores, the first finished first
 
 
 def exact_match(hypotheses: list[Hypothesis], targets: list[str], vocab: CharVocab) -> float:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnbook.seq2seq import (BOS, EOS, FORMATS, PAD, TARGET_CHARS, CharVocab, DateBatches, Seq2Seq, beam_search,
+from rnnbook.seq2seq import (BOS, EOS, FORMATS, PAD, TARGET_CHARS, CharVocab, DateBatches, Seq2Seq, beam_hypotheses, beam_search,
                              exact_match, greedy_decode, length_penalty, make_batch, masked_loss, random_dates,
                              seq2seq_loss, source_chars)
 from rnnbook.train import LoopConfig, train
@@ -107,25 +107,24 @@ def test_beam_of_one_is_greedy_and_batching_does_not_matter(attention):
 
 
 def brute_force(model, src, src_len, max_len, alpha):
-    """Score every possible output (tokens of 'ab' then <eos>, or max_len tokens without one) by teacher forcing."""
-    best = None
+    """Every possible output (tokens of 'ab' then <eos>, or max_len tokens without one), scored by
+    teacher forcing: {tokens: (logprob, score)}."""
+    scores = {}
     for n in range(max_len + 1):
         for body in itertools.product((3, 4), repeat=n):
             seq = list(body) + ([EOS] if n < max_len else [])
-            if not seq:
-                continue
             tgt = torch.tensor(seq)[:, None]
             logits, _ = model(src, src_len, tgt)
             logprob = float(torch.log_softmax(logits[:, 0], -1).gather(1, tgt).sum())
-            score = logprob / length_penalty(len(seq), alpha)
-            if best is None or score > best[2]:
-                best = (tuple(body), logprob, score)
-    return best
+            scores[tuple(body)] = (logprob, logprob / length_penalty(len(seq), alpha))
+    return scores
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1.0])
 def test_a_wide_beam_finds_the_brute_force_best(alpha):
-    """With beam >= every possible output (3 symbols, 4 steps: 31 outputs), beam search is exhaustive."""
+    """With beam >= every possible output (3 symbols, 4 steps: 31 outputs), beam search finishes
+    every output with the log-probability teacher forcing gives it (each hypothesis carried its own
+    state), and returns the brute-force best."""
     vocab = CharVocab("ab")
     model = tiny_model(seed=4, max_len=4, tgt_vocab=vocab, hidden=4)
     batch = mixed_batch(6, seed=5)
@@ -133,12 +132,16 @@ def test_a_wide_beam_finds_the_brute_force_best(alpha):
     with torch.no_grad():
         for b in range(6):
             src, src_len = alone(batch, b)
-            tokens, logprob, score = brute_force(model, src, src_len, 4, alpha)
+            scores = brute_force(model, src, src_len, 4, alpha)
+            (finished,) = beam_hypotheses(model, src, src_len, beam=100, alpha=alpha)
+            assert sorted(h.tokens for h in finished) == sorted(scores) and len(scores) == 31
+            for h in finished:
+                assert (h.logprob, h.score) == pytest.approx(scores[h.tokens], rel=1e-10)
+            best = max(scores, key=lambda t: scores[t][1])
             (found,) = beam_search(model, src, src_len, beam=100, alpha=alpha)
-            assert found.tokens == tokens and found.score == pytest.approx(score, rel=1e-10)
-            assert found.logprob == pytest.approx(logprob, rel=1e-10)
+            assert found.tokens == best and found.score == pytest.approx(scores[best][1], rel=1e-10)
             (greedy,) = greedy_decode(model, src, src_len)
-            wins += greedy.tokens != tokens
+            wins += greedy.tokens != best
     assert wins > 0  # the search is not trivial: greedy misses the best on some source
 
 

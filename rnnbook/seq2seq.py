@@ -22,7 +22,6 @@ target positions up to and including :data:`EOS`.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 

@@ -14,6 +14,7 @@ reported as not implemented yet. A checker runs in well under a second.
 - chapter 5: :func:`check_top_p_filter`
 - chapter 6: :func:`check_windows`
 - chapter 9: :func:`check_last_valid`
+- chapter 10: :func:`check_additive_attention`
 """
 
 from rnnbook.exercises.classify import check_last_valid
@@ -23,9 +24,11 @@ from rnnbook.exercises.gru import check_gru_step_backward, check_gru_step_forwar
 from rnnbook.exercises.lstm import check_lstm_step_backward
 from rnnbook.exercises.rnn import check_rnn_backward, check_rnn_step_backward, check_rnn_step_forward
 from rnnbook.exercises.sampling import check_top_p_filter
+from rnnbook.exercises.seq2seq import check_additive_attention
 
 __all__ = [
     "Verdict",
+    "check_additive_attention",
     "check_gru_step_backward",
     "check_gru_step_forward",
     "check_last_valid",

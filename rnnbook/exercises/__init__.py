@@ -12,13 +12,15 @@ reported as not implemented yet. A checker runs in well under a second.
 - chapter 3: :func:`check_lstm_step_backward`
 - chapter 4: :func:`check_gru_step_forward`, :func:`check_gru_step_backward`
 - chapter 5: :func:`check_top_p_filter`
+- chapter 7: :func:`check_adding_target`
 """
 
 from rnnbook.exercises.core import Verdict
 from rnnbook.exercises.gru import check_gru_step_backward, check_gru_step_forward
 from rnnbook.exercises.lstm import check_lstm_step_backward
+from rnnbook.exercises.memory import check_adding_target
 from rnnbook.exercises.rnn import check_rnn_backward, check_rnn_step_backward, check_rnn_step_forward
 from rnnbook.exercises.sampling import check_top_p_filter
 
-__all__ = ["Verdict", "check_gru_step_backward", "check_gru_step_forward", "check_lstm_step_backward", "check_rnn_backward",
+__all__ = ["Verdict", "check_adding_target", "check_gru_step_backward", "check_gru_step_forward", "check_lstm_step_backward", "check_rnn_backward",
            "check_rnn_step_backward", "check_rnn_step_forward", "check_top_p_filter"]

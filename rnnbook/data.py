@@ -26,7 +26,8 @@ def adding_problem(batch_size: int, T: int, rng: np.random.Generator,
     ``T`` steps. This is the form of Le et al. (2015) {cite}`le2015simple`, also used by Arjovsky,
     Shah & Bengio (2016, "Unitary evolution recurrent neural networks"). The original, Experiment 4 of Hochreiter & Schmidhuber (1997)
     {cite}`hochreiter1997long`, differs: values in [-1, 1], the first marker among the first ten
-    steps and the second in the first half, and the target 0.5 + (X1 + X2) / 4.
+    steps and the second in the first half, and the target 0.5 + (X1 + X2) / 4
+    (:func:`adding_problem_original`).
 
     Predicting the mean target (1.0) for every sequence gives a mean squared error of
     :math:`\\operatorname{Var}(u_1 + u_2) = 2/12 \\approx 0.167`: the baseline to beat.

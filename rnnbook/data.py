@@ -1,7 +1,9 @@
-"""Synthetic sequence tasks, generated on the spot (nothing is downloaded).
+"""Sequence tasks, generated on the spot or read from an installed package (nothing is downloaded).
 
-Each generator takes an explicit ``numpy.random.Generator`` so that a chapter's experiment is
-reproducible, and returns time-major NumPy arrays ``X`` of shape ``(T, B, D)``.
+Each random generator takes an explicit ``numpy.random.Generator`` so that a chapter's experiment
+is reproducible, and returns time-major NumPy arrays: inputs ``X`` of shape ``(T, B, D)``, or
+tokens of shape ``(T, B)`` for the copy task. The long-range memory tasks of chapter 7 are the
+adding problem in two forms, the copy task and the 8x8 digits read pixel by pixel.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnbook.checks import check_float_dtype, check_int, check_rng, check_size
+from rnnbook.checks import check_float_dtype, check_int, check_option, check_rng, check_size
 
 
 def adding_problem(batch_size: int, T: int, rng: np.random.Generator,
@@ -24,7 +26,8 @@ def adding_problem(batch_size: int, T: int, rng: np.random.Generator,
     ``T`` steps. This is the form of Le et al. (2015) {cite}`le2015simple`, also used by Arjovsky,
     Shah & Bengio (2016, "Unitary evolution recurrent neural networks"). The original, Experiment 4 of Hochreiter & Schmidhuber (1997)
     {cite}`hochreiter1997long`, differs: values in [-1, 1], the first marker among the first ten
-    steps and the second in the first half, and the target 0.5 + (X1 + X2) / 4.
+    steps and the second in the first half, and the target 0.5 + (X1 + X2) / 4
+    (:func:`adding_problem_original`).
 
     Predicting the mean target (1.0) for every sequence gives a mean squared error of
     :math:`\\operatorname{Var}(u_1 + u_2) = 2/12 \\approx 0.167`: the baseline to beat.
@@ -69,6 +72,194 @@ def adding_problem(batch_size: int, T: int, rng: np.random.Generator,
 #: The MSE of always predicting the mean, 1.0, on :func:`adding_problem`; a model must beat it to have learnt anything.
 ADDING_BASELINE_MSE = 2.0 / 12.0
 
+#: The MSE of always predicting the mean, 0.5, on :func:`adding_problem_original`: 19/480, about 0.040.
+ADDING_ORIGINAL_BASELINE_MSE = 19.0 / 480.0
+#: The absolute error under which Hochreiter & Schmidhuber (1997) count a sequence of :func:`adding_problem_original` as processed correctly.
+ADDING_ORIGINAL_TOLERANCE = 0.04
+
+
+def adding_problem_original(batch_size: int, T: int, rng: np.random.Generator,
+                            dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """The adding problem as Hochreiter & Schmidhuber (1997) pose it, their Experiment 4.
+
+    Each step is a pair: a value drawn uniformly from [-1, 1] and a marker in {-1, 0, 1}. One of
+    the first ten steps is marked with a 1 (its value is :math:`X_1`), then one of the first
+    :math:`T/2 - 1` steps still unmarked (:math:`X_2`); the first and the last step carry the marker
+    -1 unless marked, every other step 0, and :math:`X_1` is set to 0 if it falls on the first step.
+    The target is :math:`0.5 + (X_1 + X_2) / 4`, the sum scaled into [0, 1], and a sequence counts
+    as processed correctly if the absolute error is below 0.04 (:data:`ADDING_ORIGINAL_TOLERANCE`)
+    {cite}`hochreiter1997long`. The length is an integer drawn uniformly from
+    :math:`[T, T + \\lfloor T/10 \\rfloor]`, as in the paper; here it is drawn once per batch, so
+    that a batch is one array (the paper trained on one sequence at a time). Predicting the mean,
+    0.5, gives an MSE of :data:`ADDING_ORIGINAL_BASELINE_MSE` = 19/480. :func:`adding_problem` is
+    the later variant of Le et al. (2015).
+
+    Parameters
+    ----------
+    batch_size : int
+        B, the number of sequences.
+    T : int
+        The minimal sequence length, at least 22 (so that the first ten steps, where :math:`X_1`
+        is, lie among the first :math:`T/2 - 1`, where :math:`X_2` is).
+    rng : numpy.random.Generator
+    dtype : numpy dtype, default float32
+
+    Returns
+    -------
+    X : ndarray, shape (L, B, 2)
+        With ``T <= L <= T + T // 10``; ``X[..., 0]`` the values, ``X[..., 1]`` the markers.
+    y : ndarray, shape (B, 1)
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``batch_size`` or ``T`` is not a positive int, ``T < 22``, ``rng`` is not a Generator, or
+        ``dtype`` is not a floating type.
+    """
+    B, T = check_size("batch_size", batch_size), check_size("T", T)
+    if T < 22:
+        raise ValueError(f"T must be at least 22 (the first ten steps within the first T/2 - 1), got {T}")
+    check_rng(rng)
+    dtype = check_float_dtype("dtype", dtype)
+    L = int(rng.integers(T, T + T // 10 + 1))      # the length, in [T, T + T/10]
+    values = rng.uniform(-1.0, 1.0, size=(L, B))
+    markers = np.zeros((L, B))
+    markers[0], markers[-1] = -1.0, -1.0          # the first and the last step: -1 unless marked
+    first = rng.integers(0, 10, size=B)           # X_1: one of the first ten steps
+    j = rng.integers(0, T // 2 - 1, size=B)       # X_2: the j-th of the first T/2 - 1 unmarked steps
+    second = j + (j >= first)                     # skip the step X_1 took
+    columns = np.arange(B)
+    markers[first, columns] = 1.0
+    markers[second, columns] = 1.0
+    values[0, first == 0] = 0.0                   # X_1 = 0 if it is the first step
+    X = np.stack([values, markers], axis=-1).astype(dtype)   # (L, B, 2)
+    y = 0.5 + (values[first, columns] + values[second, columns]) / 4.0   # 0.5 + (X_1 + X_2) / 4
+    return X, y[:, None].astype(dtype)                        # (B, 1)
+
+
+#: The token of an empty step in :func:`copy_memory`, with the default 8 symbols (it is ``n_symbols``).
+COPY_BLANK = 8
+#: The token that tells the model to start writing, in :func:`copy_memory` (``n_symbols + 1``).
+COPY_DELIMITER = 9
+
+
+def copy_memory(batch_size: int, T: int, rng: np.random.Generator, n_copy: int = 10,
+                n_symbols: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The copy-memory task of Arjovsky, Shah & Bengio (2016): read ``n_copy`` symbols, wait, write them back.
+
+    Tokens ``0 .. n_symbols - 1`` are the symbols, ``n_symbols`` the blank, ``n_symbols + 1`` the
+    delimiter (with the defaults, 0-7, :data:`COPY_BLANK` = 8 and :data:`COPY_DELIMITER` = 9, as in
+    the paper). The input is ``n_copy`` symbols drawn uniformly and independently, ``T - 1``
+    blanks, the delimiter, and ``n_copy`` blanks: ``T + 2 n_copy`` steps. The target is blank for
+    the first ``T + n_copy`` steps, then the ``n_copy`` symbols in their order
+    {cite}`arjovsky2016unitary`. The first symbol is thus recalled ``T + n_copy`` steps after it was
+    read. The loss is the cross-entropy averaged over every step; without memory, the best one can
+    do is to predict the blank where it is certain and a uniform guess over the symbols for the last
+    ``n_copy`` steps, a cross-entropy of :func:`copy_baseline` = ``n_copy log(n_symbols) / (T + 2 n_copy)``.
+
+    Parameters
+    ----------
+    batch_size : int
+        B.
+    T : int
+        The delay: the delimiter comes ``T`` steps after the last symbol to copy; at least 1.
+    rng : numpy.random.Generator
+    n_copy : int, default 10
+        How many symbols to copy.
+    n_symbols : int, default 8
+        The size of the alphabet they are drawn from, at least 2.
+
+    Returns
+    -------
+    X, Y : ndarray of int64, shape (T + 2 n_copy, B)
+        Input and target tokens, in ``[0, n_symbols + 2)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If a size is not a positive int, ``n_symbols < 2``, or ``rng`` is not a Generator.
+    """
+    B, T = check_size("batch_size", batch_size), check_size("T", T)
+    n_copy = check_size("n_copy", n_copy)
+    n_symbols = check_int("n_symbols", n_symbols, minimum=2)
+    check_rng(rng)
+    blank, delimiter = n_symbols, n_symbols + 1
+    L = T + 2 * n_copy
+    symbols = rng.integers(0, n_symbols, size=(n_copy, B))
+    X = np.full((L, B), blank, dtype=np.int64)
+    X[:n_copy] = symbols                       # read: the symbols, then T - 1 blanks
+    X[n_copy + T - 1] = delimiter              # the delimiter: write now
+    Y = np.full((L, B), blank, dtype=np.int64)
+    Y[T + n_copy:] = symbols                   # write: the symbols, in order, in the last n_copy steps
+    return X, Y
+
+
+def copy_baseline(T: int, n_copy: int = 10, n_symbols: int = 8) -> float:
+    """The cross-entropy (nats per step) of the memoryless strategy on :func:`copy_memory`.
+
+    Predict the blank with certainty for the first ``T + n_copy`` steps (a loss of 0) and the
+    uniform distribution over the ``n_symbols`` symbols for the last ``n_copy`` (a loss of
+    :math:`\\log n` each): averaged over all ``T + 2 n_copy`` steps,
+    :math:`n_{copy} \\log(n_{symbols}) / (T + 2 n_{copy})`, which is :math:`10 \\log 8 / (T + 20)`
+    with the defaults {cite}`arjovsky2016unitary`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument is not a positive int, or ``n_symbols < 2``.
+    """
+    T, n_copy = check_size("T", T), check_size("n_copy", n_copy)
+    n_symbols = check_int("n_symbols", n_symbols, minimum=2)
+    return n_copy * float(np.log(n_symbols)) / (T + 2 * n_copy)
+
+
+#: How many of scikit-learn's 1,797 digits :func:`sequential_digits` holds out as its test split.
+DIGITS_TEST_SIZE = 450
+
+
+def sequential_digits(split: str = "train", dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """The 8x8 handwritten digits of scikit-learn read one pixel per step: a small sequential MNIST.
+
+    The 1,797 images of ``sklearn.datasets.load_digits`` (shipped inside scikit-learn: nothing is
+    downloaded) are read row by row, one pixel per step, so a model sees 64 steps of one value in
+    [0, 1] (the 0-16 grey level divided by 16) and must name the digit at the end, as in the
+    pixel-by-pixel MNIST of Le et al. (2015) {cite}`le2015simple`, on images 12 times smaller.
+    The split is fixed: the images are shuffled once with the seed 0 and the last
+    :data:`DIGITS_TEST_SIZE` form the test split, the other 1,347 the training split.
+
+    Parameters
+    ----------
+    split : {"train", "test"}, default "train"
+    dtype : numpy dtype, default float32
+
+    Returns
+    -------
+    X : ndarray, shape (64, N, 1)
+        The pixels, time-major; N is 1,347 for ``"train"`` and 450 for ``"test"``.
+    y : ndarray of int64, shape (N,)
+        The digits, 0 to 9.
+
+    Raises
+    ------
+    ValueError
+        If ``split`` is not ``"train"`` or ``"test"``.
+    TypeError
+        If ``dtype`` is not a floating type.
+    ImportError
+        If scikit-learn is not installed.
+    """
+    check_option("split", split, ("train", "test"))
+    dtype = check_float_dtype("dtype", dtype)
+    try:
+        from sklearn.datasets import load_digits  # type: ignore[import-untyped]  # scikit-learn ships no types
+    except ImportError as err:
+        raise ImportError("sequential_digits needs scikit-learn, which is not installed: "
+                          "`pip install scikit-learn`") from err
+    images, labels = load_digits(return_X_y=True)              # (1797, 64) grey levels 0-16, (1797,)
+    order = np.random.default_rng(0).permutation(len(labels))  # one fixed shuffle
+    keep = order[:-DIGITS_TEST_SIZE] if split == "train" else order[-DIGITS_TEST_SIZE:]
+    X = (images[keep] / 16.0).T[:, :, None].astype(dtype)      # pixel t of image b at X[t, b, 0]   (64, N, 1)
+    return X, labels[keep].astype(np.int64)
 
 def delayed_echo(batch_size: int, T: int, delay: int, rng: np.random.Generator,
                  dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:

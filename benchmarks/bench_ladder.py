@@ -25,13 +25,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
 
 import rnnbook.torch
-from harness import RESULTS, load_average, peak_mib, provenance_info, save_results, saved_bytes, set_tf32, time_interleaved
+from harness import RESULTS, load_average, sync, peak_mib, provenance_info, save_results, saved_bytes, set_tf32, time_interleaved
 from rnnbook.device import describe, get_device
 from rnnbook.state import from_torch_nn
 
@@ -82,18 +83,26 @@ def rungs() -> dict[str, Rung]:
     return found
 
 
-def contenders(cell: str, T: int, B: int, D: int, H: int, device: torch.device, dtype: torch.dtype
-               ) -> tuple[torch.Tensor, dict[str, tuple[torch.nn.Module, Callable[[], None], Callable[[], None]]]]:
-    """The input ``X`` and each rung that runs here as (layer, forward without autograd, forward+backward)."""
+def contenders(cell: str, T: int, B: int, D: int, H: int, device: torch.device, dtype: torch.dtype,
+               names: Iterable[str] | None = None
+               ) -> tuple[torch.Tensor, dict[str, tuple[torch.nn.Module, Callable[[], None], Callable[[], None], float]]]:
+    """The input ``X`` and each rung that runs here (of ``names``; default all) as (layer, forward without
+    autograd, forward+backward, seconds of its first call): the first call, a forward and backward pass on
+    two steps, pays what is paid once (``torch.compile``'s compilation, a CUDA graph's capture)."""
     torch.manual_seed(0)
     ref = getattr(torch.nn, cell)(D, H).to(device=device, dtype=dtype)
     X = torch.randn(T, B, D, device=device, dtype=dtype, requires_grad=True)
     dY = torch.randn(T, B, H, device=device, dtype=dtype)
     out = {}
     for name, make in rungs().items():
+        if names is not None and name not in names:
+            continue
         try:
             layer = make(cell, ref)
-            layer(X[:2])  # a rung that cannot run here (a CUDA-only one on a CPU) says so now
+            start = time.perf_counter()
+            layer(X[:2])[0].backward(dY[:2])  # a rung that cannot run here (CUDA-only on a CPU) says so now
+            sync(device)
+            first = time.perf_counter() - start
         except (ValueError, TypeError, RuntimeError, NotImplementedError) as err:
             print(f"skipped {name} ({cell}): {type(err).__name__}: {err}", file=sys.stderr)
             continue
@@ -108,19 +117,18 @@ def contenders(cell: str, T: int, B: int, D: int, H: int, device: torch.device, 
             Y, _ = layer(X)
             Y.backward(dY)
 
-        out[name] = (layer, forward, train_step)
+        out[name] = (layer, forward, train_step, first)
     return X, out
 
 
 def bench_size(cell: str, T: int, B: int, D: int, H: int, device: torch.device, dtype: torch.dtype,
-               repeats: int, warmup: int, forward: bool = True) -> list[dict]:
-    """One row per rung: times (median, spread), ratios to torch.nn, saved MiB, GPU peak MiB."""
-    X, rungs_here = contenders(cell, T, B, D, H, device, dtype)
-    both = time_interleaved({n: s for n, (_, _, s) in rungs_here.items()}, device, repeats, warmup)
-    fwd = (time_interleaved({n: f for n, (_, f, _) in rungs_here.items()}, device, repeats, warmup)
-           if forward else None)
+               repeats: int, warmup: int, forward: bool = True, names: Iterable[str] | None = None) -> list[dict]:
+    """One row per rung: times (median, spread), ratios to torch.nn, first call, saved MiB, GPU peak MiB."""
+    X, here = contenders(cell, T, B, D, H, device, dtype, names)
+    both = time_interleaved({n: c[2] for n, c in here.items()}, device, repeats, warmup)
+    fwd = time_interleaved({n: c[1] for n, c in here.items()}, device, repeats, warmup) if forward else None
     rows = []
-    for name, (layer, _, step) in rungs_here.items():
+    for name, (layer, _, step, first) in here.items():
         held = saved_bytes(lambda layer=layer: layer(X)[0], exclude=[*layer.parameters(), X])
         rows.append({
             "cell": cell, "T": T, "B": B, "D": D, "H": H, "rung": name,
@@ -128,7 +136,7 @@ def bench_size(cell: str, T: int, B: int, D: int, H: int, device: torch.device, 
             "fwd ratio": fwd[name].median / fwd["torch.nn"].median if fwd else None,
             "fwd+bwd ms": both[name].median, "fwd+bwd IQR/median": both[name].spread,
             "fwd+bwd ratio": both[name].median / both["torch.nn"].median,
-            "saved MiB": held / 2**20, "peak MiB": peak_mib(step, device),
+            "first call s": first, "saved MiB": held / 2**20, "peak MiB": peak_mib(step, device),
         })
     return rows
 
@@ -165,6 +173,8 @@ def main() -> None:
     parser.add_argument("--B", type=int, default=64, help="batch size of --sweep-T")
     parser.add_argument("--H", type=int, default=256, help="hidden and input size of --sweep-T")
     parser.add_argument("--cells", default="LSTM,GRU", help="comma-separated, of LSTM, GRU")
+    parser.add_argument("--rungs", default=None, help="comma-separated names of the contenders to time "
+                        "(default all; torch.nn is always timed, the reference of the ratios)")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default=None,
                         help="default float32; flashrnn: bfloat16 (16-bit is for GPUs)")
     parser.add_argument("--tf32", choices=("off", "on"), default="off",
@@ -182,6 +192,7 @@ def main() -> None:
     cells = [c.strip() for c in args.cells.split(",")]
     if bad := [c for c in cells if c not in CELLS]:
         parser.error(f"--cells must be of {CELLS}, got {bad}")
+    names = None if args.rungs is None else ["torch.nn", *(n.strip() for n in args.rungs.split(","))]
     load_before = load_average()
     if args.sweep_T:
         plan = {"sweepT": [(int(t), args.B, args.H, args.H) for t in args.sweep_T.split(",")]}
@@ -199,12 +210,13 @@ def main() -> None:
         for T, B, D, H in shapes:
             for cell in cells:
                 rows += bench_size(cell, T, B, D, H, device, DTYPES[dname], args.repeats, args.warmup,
-                                   forward=size != "sweepT")
+                                   forward=size != "sweepT", names=names)
                 print(f"{size}: {cell} T={T} B={B} H={H} done", file=sys.stderr, flush=True)
         title = (f"## The ladder against torch.nn on {describe(device)}: {size}\n\n"
                  f"{dname}, median of {args.repeats} interleaved repeats after {args.warmup} warm-up calls "
                  f"each. Ratio = rung / torch.nn (lower is faster); spread = interquartile range / median; "
-                 f"saved MiB = what autograd keeps for backward (exact).")
+                 f"saved MiB = what autograd keeps for backward (exact); first call s = the first "
+                 f"forward+backward (on 2 steps), which pays one-time costs such as torch.compile's compilation.")
         save_results(rows, title, provenance_info(device, load_before), f"ladder_{device.type}_{size}",
                      args.label, args.out, plot=plot_ratios)
 

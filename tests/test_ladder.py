@@ -10,6 +10,12 @@ differences by ``torch.autograd.gradcheck``.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -20,7 +26,8 @@ from tests.conftest import rel
 
 TOL = 1e-10  # float64: the same arithmetic in another order
 LAYERS = {"LSTM": (torch.nn.LSTM, LadderLSTM), "GRU": (torch.nn.GRU, LadderGRU)}
-CPU_RUNGS = [impl for impl in RUNGS if impl != "graphed"]
+CPU_RUNGS = [impl for impl in RUNGS if impl not in ("graphed", "triton")]  # triton: in its interpreter, below
+ROOT = Path(__file__).resolve().parents[1]
 SIZES = [(1, 3, 4, 5), (2, 1, 3, 2), (9, 4, 5, 3)]  # (T, B, D, H): T = 1, B = 1, D != H both ways
 
 
@@ -110,6 +117,30 @@ def test_graphed_equals_torch_nn_on_cuda(cell: str) -> None:
     assert rel(Y1, Y1_copy) == 0 and rel(Y2, plain(X2)[0]) < TOL
 
 
+def test_triton_says_what_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rung 'triton' on CPU tensors outside Triton's interpreter (or without Triton) says why it cannot run."""
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    with pytest.raises(RuntimeError, match=r"impl='triton' cannot run here: Triton (is not installed|kernels need a "
+                                           r"CUDA device, or TRITON_INTERPRET=1)"):
+        LadderGRU(3, 4, impl="triton")(torch.zeros(2, 2, 3))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None,
+                    reason="Triton is not installed (not a dependency of rnnbook; CUDA builds of torch include it)")
+def test_triton_cells_in_the_interpreter() -> None:
+    """Rung 'triton' (hand-written Triton kernels) equals torch.nn, run on the CPU by Triton's interpreter.
+
+    In a fresh process with TRITON_INTERPRET=1, which Triton reads when it defines a kernel (so that
+    this setting reaches no other test). H=100 with B=3 spans two programs of BLOCK=256 units."""
+    code = ("from tests.test_ladder import parity; "
+            "print(max(parity(c, 'triton', *s) for c in ('LSTM', 'GRU') for s in [(1, 2, 3, 5), (4, 3, 4, 100)]))")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "TRITON_INTERPRET": "1"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert float(run.stdout.split()[-1]) < TOL
+
+
 @pytest.mark.parametrize("cell", LAYERS)
 def test_handwritten_backward_against_finite_differences(cell: str) -> None:
     """Rung 3's autograd.Function (chapters 3 and 4 by hand) passes torch.autograd.gradcheck, with
@@ -139,7 +170,7 @@ def test_batch_first_and_zero_states() -> None:
 
 def test_rungs_listed_in_order() -> None:
     """RUNGS names the five rungs, bottom to top, each with a one-line description."""
-    assert list(RUNGS) == ["naive", "premul", "handwritten", "fused", "graphed"]
+    assert list(RUNGS) == ["naive", "premul", "handwritten", "fused", "triton", "graphed"]
     assert all(isinstance(text, str) and "\n" not in text and text for text in RUNGS.values())
 
 
@@ -148,13 +179,13 @@ def test_rungs_listed_in_order() -> None:
 
 def test_unknown_impl_lists_the_rungs() -> None:
     with pytest.raises(ValueError, match=r"impl must be one of \('naive', 'premul', 'handwritten', 'fused', "
-                                         r"'graphed'\), got 'cudnn'"):
+                                         r"'triton', 'graphed'\), got 'cudnn'"):
         LadderLSTM(3, 4, impl="cudnn")
     with pytest.raises(ValueError, match="impl must be one of"):
         LadderGRU(3, 4, impl=2)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("impl", CPU_RUNGS)
+@pytest.mark.parametrize("impl", [*CPU_RUNGS, "triton"])
 def test_wrong_shapes_are_named(impl: str) -> None:
     lstm, gru = LadderLSTM(3, 4, impl=impl), LadderGRU(3, 4, impl=impl)
     with pytest.raises(ValueError, match=r"X must have shape \(T, B, 3\): last axis is 5"):

@@ -250,6 +250,7 @@ class LSTMFunction(torch.autograd.Function):
         return Y, h.clone(), c.clone()  # clones: h and c are also rows of the saved Y and C
 
     @staticmethod
+    @torch.autograd.function.once_differentiable  # a second derivative would need autograd of this backward
     def backward(ctx: Any, dY: Tensor, dh_T: Tensor, dc_T: Tensor) -> tuple[Tensor | None, ...]:
         X, h0, c0, W_ih, W_hh, G, C, Y = ctx.saved_tensors
         cells: Cells = ctx.cells
@@ -294,6 +295,7 @@ class GRUFunction(torch.autograd.Function):
         return Y, h.clone()
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx: Any, dY: Tensor, dh_T: Tensor) -> tuple[Tensor | None, ...]:
         X, h0, W_ih, W_hh, G, HN, Y = ctx.saved_tensors
         cells: Cells = ctx.cells

@@ -13,14 +13,17 @@ cost:
 
 1. ``naive``: per step two matrix products and separate pointwise ops; autograd's backward.
 2. ``premul``: :math:`X W_{ih}^\\top` and the biases for all T steps in one product before the loop.
-3. ``handwritten``: the backward of chapters 3 and 4 as an ``autograd.Function``
-   (:mod:`rnnbook.torch.kernels`): no autograd graph of 10 ops per step, and the weight gradients
-   as one product over all steps after the loop.
+3. ``handwritten``: the backward of chapters 3 and 4 written by hand as one ``autograd.Function``
+   (:mod:`rnnbook.torch.kernels`): autograd records one node for the whole sequence instead of one
+   per op and step, and the weight gradients are one product over all steps after the loop.
 4. ``fused``: rung 3 with each step's pointwise maths, forward and backward, compiled by
    ``torch.compile`` into one kernel. Where it cannot compile (no C++ compiler on the CPU, no
-   Triton on the GPU), it warns and runs rung 3's eager cells.
+   Triton on the GPU), it warns and runs rung 3's eager cells. ``triton`` is the same rung with the
+   kernels written by hand in Triton (:mod:`rnnbook.torch.triton_cells`); it needs Triton, and a
+   GPU or Triton's interpreter.
 5. ``graphed``: rung 3's forward and backward loops captured once as CUDA graphs per input shape
-   (``torch.cuda.make_graphed_callables``) and replayed: one launch instead of one per op. CUDA only.
+   (``torch.cuda.make_graphed_callables``) and replayed: one call from Python per pass instead of
+   one kernel launch per op and step. CUDA only; an error on other devices.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ import torch
 from torch import Tensor, nn
 
 from rnnbook.checks import check_bool, check_option, check_sequence, check_size, check_state, check_state_pair
-from rnnbook.torch.kernels import EAGER, GRUFunction, LSTMFunction, fused_cells, lstm_pointwise, gru_pointwise
+from rnnbook.torch.kernels import EAGER, Cells, GRUFunction, LSTMFunction, fused_cells, gru_pointwise, lstm_pointwise
+from rnnbook.torch.triton_cells import triton_cells
 
 #: The rungs of the ladder, in order, each with what it changes.
 RUNGS = {
@@ -41,6 +45,7 @@ RUNGS = {
     "premul": "the input projection and biases of all steps as one matrix product before the loop",
     "handwritten": "premul + the book's backward as an autograd.Function; weight gradients in one product after the loop",
     "fused": "handwritten + each step's pointwise maths, forward and backward, one kernel (torch.compile)",
+    "triton": "handwritten + each step's pointwise maths in hand-written Triton kernels (GPU, or TRITON_INTERPRET=1)",
     "graphed": "handwritten + forward and backward loops captured as CUDA graphs per input shape (CUDA only)",
 }
 
@@ -59,7 +64,8 @@ class _Ladder(nn.Module):
         self.batch_first = check_bool("batch_first", batch_first)
         if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(f"dtype must be None or a floating torch dtype such as torch.float32, got {dtype!r}")
-        GH, kw = self.gate_count * self.hidden_size, {"device": device, "dtype": dtype}
+        GH = self.gate_count * self.hidden_size
+        kw: dict[str, Any] = {"device": device, "dtype": dtype}
         self.weight_ih_l0 = nn.Parameter(torch.empty(GH, self.input_size, **kw))
         self.weight_hh_l0 = nn.Parameter(torch.empty(GH, self.hidden_size, **kw))
         self.bias_ih_l0 = nn.Parameter(torch.empty(GH, **kw))
@@ -104,6 +110,12 @@ class _Ladder(nn.Module):
             return like.new_zeros(B, self.hidden_size)
         self._check(s, name, B)
         return s
+
+    def _cells(self, device: torch.device) -> Cells:
+        """The pointwise cells of the hand-written rungs: eager, compiled or Triton."""
+        if self.impl == "fused":
+            return fused_cells(device)
+        return triton_cells(device) if self.impl == "triton" else EAGER
 
     def _output(self, Y: Tensor) -> Tensor:
         return Y.transpose(0, 1) if self.batch_first else Y
@@ -201,9 +213,8 @@ class LadderLSTM(_Ladder):
             Y, h, c = _lstm_premul(X, h0, c0, *params)
         elif self.impl == "graphed":
             Y, h, c = self._graphed(lambda *a: LSTMFunction.apply(*a, EAGER), (X, h0, c0, *params))
-        else:  # handwritten, or fused
-            cells = EAGER if self.impl == "handwritten" else fused_cells(X.device)
-            Y, h, c = LSTMFunction.apply(X, h0, c0, *params, cells)
+        else:  # handwritten, fused, triton
+            Y, h, c = LSTMFunction.apply(X, h0, c0, *params, self._cells(X.device))
         return self._output(Y), (h, c)
 
 
@@ -251,9 +262,8 @@ class LadderGRU(_Ladder):
             Y, h = _gru_premul(X, h0, *params)
         elif self.impl == "graphed":
             Y, h = self._graphed(lambda *a: GRUFunction.apply(*a, EAGER), (X, h0, *params))
-        else:
-            cells = EAGER if self.impl == "handwritten" else fused_cells(X.device)
-            Y, h = GRUFunction.apply(X, h0, *params, cells)
+        else:  # handwritten, fused, triton
+            Y, h = GRUFunction.apply(X, h0, *params, self._cells(X.device))
         return self._output(Y), h
 
 

@@ -113,7 +113,8 @@ def test_every_ladder_contender_computes_what_torch_nn_computes(cell):
     """Same weights, same input: a contender that is timed must be the same layer."""
     X, found = bench_ladder.contenders(cell, T=6, B=3, D=4, H=5, device=CPU, dtype=torch.float64, names=QUICK)
     assert list(found)[0] == "torch.nn" and len(found) >= 2
-    assert set(found) == set(QUICK) - {name for name in QUICK if "graphed" in name}  # CUDA graphs need CUDA
+    runs_anywhere = {"torch.nn", "rnnbook.torch", "1 naive", "2 premul", "3 handwritten"}
+    assert runs_anywhere <= set(found) <= set(QUICK)  # graphed (and triton without Triton) need a GPU: skipped
     Y_ref = found["torch.nn"][0](X)[0]
     for name, (layer, forward, step, first) in found.items():
         torch.testing.assert_close(layer(X)[0], Y_ref, rtol=1e-10, atol=1e-12, msg=name)

@@ -129,14 +129,18 @@ def bench_size(cell: str, T: int, B: int, D: int, H: int, device: torch.device, 
     fwd = time_interleaved({n: c[1] for n, c in here.items()}, device, repeats, warmup) if forward else None
     rows = []
     for name, (layer, _, step, first) in here.items():
-        held = saved_bytes(lambda layer=layer: layer(X)[0], exclude=[*layer.parameters(), X])
+        try:
+            held: float | None = saved_bytes(lambda layer=layer: layer(X)[0], exclude=[*layer.parameters(), X]) / 2**20
+        except RuntimeError as err:  # e.g. a captured CUDA graph that refuses saved-tensor hooks
+            print(f"saved bytes of {name} not measured: {err}", file=sys.stderr)
+            held = None
         rows.append({
             "cell": cell, "T": T, "B": B, "D": D, "H": H, "rung": name,
             "fwd ms": fwd[name].median if fwd else None,
             "fwd ratio": fwd[name].median / fwd["torch.nn"].median if fwd else None,
             "fwd+bwd ms": both[name].median, "fwd+bwd IQR/median": both[name].spread,
             "fwd+bwd ratio": both[name].median / both["torch.nn"].median,
-            "first call s": first, "saved MiB": held / 2**20, "peak MiB": peak_mib(step, device),
+            "first call s": first, "saved MiB": held, "peak MiB": peak_mib(step, device),
         })
     return rows
 

@@ -12,16 +12,30 @@ the reference with one common mistake in it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rnnbook.checks import check_callable
-from rnnbook.exercises.core import Mistake, Verdict
+from rnnbook.exercises.core import Verdict
 
 #: The cases ``(B, D, H, itemsize)``: the CPU target of chapter 11, ones, FlashRNN's setting in
 #: 16-bit, sizes that are all different, and a large batch in float32.
 CASES = ((64, 256, 256, 4), (1, 1, 1, 2), (16, 768, 768, 2), (3, 5, 7, 8), (256, 128, 1024, 4))
 
 Cost = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class CostMistake:
+    """A common wrong count: ``compute`` is the reference with that one mistake in it (like
+    :class:`rnnbook.exercises.core.Mistake`, for a function that returns two integers)."""
+
+    cause: str                           # a short key, e.g. "no_factor_two"
+    explanation: str                     # what the reader should look at
+    compute: Callable[..., Cost]         # same arguments as the reference
+
+    def __repr__(self) -> str:  # short: the API page lists the mistakes
+        return f"CostMistake({self.cause!r})"
 
 
 def gru_step_cost(B: int, D: int, H: int, itemsize: int, *, gates: int = 3, factor: int = 2,
@@ -45,19 +59,19 @@ def gru_step_cost(B: int, D: int, H: int, itemsize: int, *, gates: int = 3, fact
 
 #: The wrong answers :func:`check_gru_step_cost` recognises.
 MISTAKES = (
-    Mistake("no_factor_two", "a multiply-add is two floating-point operations: the product of a (B, H) and an "
+    CostMistake("no_factor_two", "a multiply-add is two floating-point operations: the product of a (B, H) and an "
             "(H, 3H) matrix takes 2 * B * H * 3H FLOPs.", lambda *a: gru_step_cost(*a, factor=1)),
-    Mistake("input_product_in_step", "the input product x_t W_ih^T is hoisted out of the loop (one product "
+    CostMistake("input_product_in_step", "the input product x_t W_ih^T is hoisted out of the loop (one product "
             "for all T steps): a step reads its (B, 3H) slice of the result instead of W_ih and x_t.",
             lambda *a: gru_step_cost(*a, input_in_step=True)),
-    Mistake("lstm_gate_count", "a GRU has three gate blocks (r, z, n), so W_hh is (3H, H); four is the LSTM's.",
+    CostMistake("lstm_gate_count", "a GRU has three gate blocks (r, z, n), so W_hh is (3H, H); four is the LSTM's.",
             lambda *a: gru_step_cost(*a, gates=4)),
-    Mistake("elements_not_bytes", "the bytes are the elements times itemsize (4 for float32, 2 for 16-bit).",
+    CostMistake("elements_not_bytes", "the bytes are the elements times itemsize (4 for float32, 2 for 16-bit).",
             lambda *a: gru_step_cost(*a, bytes_per_element=False)),
-    Mistake("weights_not_counted", "W_hh (3H x H) is read at every step from memory; only a persistent kernel "
+    CostMistake("weights_not_counted", "W_hh (3H x H) is read at every step from memory; only a persistent kernel "
             "keeps it on chip, and this exercise counts a step of an ordinary one.",
             lambda *a: gru_step_cost(*a, weights=False)),
-    Mistake("cell_state_counted", "a GRU has no cell state: a step reads h_{t-1} and writes h_t, two (B, H) "
+    CostMistake("cell_state_counted", "a GRU has no cell state: a step reads h_{t-1} and writes h_t, two (B, H) "
             "tensors, not the LSTM's four.", lambda *a: gru_step_cost(*a, states=4)),
 )
 
@@ -66,9 +80,10 @@ def _as_cost(result: Any) -> Cost | None:
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         return None
     try:
-        return tuple(int(v) for v in result if float(v) == int(v))  # type: ignore[return-value]
+        values = tuple(int(v) for v in result if float(v) == int(v))  # a non-integral value is dropped
     except (TypeError, ValueError, OverflowError):
         return None
+    return (values[0], values[1]) if len(values) == 2 else None
 
 
 def check_gru_step_cost(fn: Callable[[int, int, int, int], Any], verbose: bool = True) -> Verdict:
@@ -106,7 +121,7 @@ def check_gru_step_cost(fn: Callable[[int, int, int, int], Any], verbose: bool =
             verdict = Verdict(False, f"{name} failed on {where}: it raised {type(err).__name__}: {err}.", n, "exception")
             break
         cost, expected = _as_cost(result), gru_step_cost(*case)
-        if cost is None or len(cost) != 2:
+        if cost is None:
             verdict = Verdict(False, f"{name} returned {result!r} on {where}; expected two whole numbers "
                               f"(flops, nbytes), e.g. {expected}.", n, "wrong_structure")
             break

@@ -2,7 +2,7 @@
 
 Training a recurrent layer keeps, for the backward pass, what every step computed: the gates and
 states of all T steps, memory linear in T. :func:`recompute_forward` cuts the sequence into chunks
-of ``chunk`` steps and runs each chunk under :func:`torch.utils.checkpoint.checkpoint`: the forward
+of ``chunk`` steps and runs each chunk under ``torch.utils.checkpoint.checkpoint``: the forward
 pass keeps only each chunk's input and its initial state, and the backward pass runs each chunk's
 forward again, one chunk at a time, to get the activations it needs. The state is carried from chunk
 to chunk, so the outputs and gradients are those of the layer run over the whole sequence (chapter
@@ -26,16 +26,16 @@ import torch
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
-#: A recurrent state: one tensor (RNN, GRU) or a tuple of tensors (LSTM: ``(h, c)``).
-State = Tensor | tuple[Tensor, ...]
+# A recurrent state: one tensor (RNN, GRU) or a tuple of tensors (LSTM: ``(h, c)``).
+_State = Tensor | tuple[Tensor, ...]
 
 
-def _flat(state: State) -> tuple[Tensor, ...]:
+def _flat(state: _State) -> tuple[Tensor, ...]:
     return (state,) if isinstance(state, Tensor) else tuple(state)
 
 
-def recompute_forward(layer: Callable[..., tuple[Tensor, Any]], X: Tensor, state0: State | None = None,
-                      chunk: int = 32) -> tuple[Tensor, State]:
+def recompute_forward(layer: Callable[..., tuple[Tensor, Any]], X: Tensor, state0: _State | None = None,
+                      chunk: int = 32) -> tuple[Tensor, _State]:
     """Run ``layer`` over ``X`` in chunks of ``chunk`` time steps, recomputing each chunk in backward.
 
     Parameters
@@ -118,12 +118,12 @@ def saved_bytes(fn: Callable[[], Any], exclude: Iterable[torch.Tensor] = ()) -> 
     int
         Bytes held for the backward pass.
 
-    Every tensor saved for backward passes through :func:`torch.autograd.graph.saved_tensors_hooks`;
+    Every tensor saved for backward passes through ``torch.autograd.graph.saved_tensors_hooks``;
     we count each distinct storage once (many saved tensors are views of one buffer), leaving out
     the storages of ``exclude`` (pass the parameters and the input: they exist without training).
     Exact and the same on every device. It is the memory held between the forward and the backward
     pass, not the peak: temporaries and the gradients themselves come on top. Under
-    :func:`torch.utils.checkpoint.checkpoint` the checkpointed region saves only its inputs here.
+    ``torch.utils.checkpoint.checkpoint`` the checkpointed region saves only its inputs here.
 
     Raises
     ------

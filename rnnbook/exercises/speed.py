@@ -22,7 +22,7 @@ from rnnbook.exercises.core import Verdict
 #: 16-bit, sizes that are all different, and a large batch in float32.
 CASES = ((64, 256, 256, 4), (1, 1, 1, 2), (16, 768, 768, 2), (3, 5, 7, 8), (256, 128, 1024, 4))
 
-Cost = tuple[int, int]
+_Cost = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class CostMistake:
 
     cause: str                           # a short key, e.g. "no_factor_two"
     explanation: str                     # what the reader should look at
-    compute: Callable[..., Cost]         # same arguments as the reference
+    compute: Callable[..., _Cost]         # same arguments as the reference
 
     def __repr__(self) -> str:  # short: the API page lists the mistakes
         return f"CostMistake({self.cause!r})"
@@ -40,7 +40,7 @@ class CostMistake:
 
 def gru_step_cost(B: int, D: int, H: int, itemsize: int, *, gates: int = 3, factor: int = 2,
                   input_in_step: bool = False, weights: bool = True, states: int = 2,
-                  bytes_per_element: bool = True) -> Cost:
+                  bytes_per_element: bool = True) -> _Cost:
     """The reference (with the defaults): FLOPs and bytes of one GRU step with the input projection hoisted.
 
     The keywords make the wrong variants: ``gates`` weight blocks, ``factor`` FLOPs per multiply-add,
@@ -76,7 +76,7 @@ MISTAKES = (
 )
 
 
-def _as_cost(result: Any) -> Cost | None:
+def _as_cost(result: Any) -> _Cost | None:
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         return None
     try:

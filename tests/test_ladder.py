@@ -21,7 +21,7 @@ import torch
 
 from rnnbook.torch import kernels
 from rnnbook.torch.kernels import EAGER, GRUFunction, LSTMFunction
-from rnnbook.torch.ladder import RUNGS, LadderGRU, LadderLSTM
+from rnnbook.torch.ladder import RUNGS, LadderGRU, LadderLSTM, rung_problem
 from tests.conftest import rel
 
 TOL = 1e-10  # float64: the same arithmetic in another order
@@ -172,6 +172,19 @@ def test_rungs_listed_in_order() -> None:
     """RUNGS names the five rungs, bottom to top, each with a one-line description."""
     assert list(RUNGS) == ["naive", "premul", "handwritten", "fused", "triton", "graphed"]
     assert all(isinstance(text, str) and "\n" not in text and text for text in RUNGS.values())
+
+
+def test_rung_problem_says_which_rungs_run_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rung_problem (what a benchmark asks before timing a rung): the CPU runs rungs 1-3 always,
+    never 'graphed', 'triton' only in Triton's interpreter, 'fused' where torch.compile works."""
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    assert [rung_problem(impl, "cpu") for impl in ("naive", "premul", "handwritten")] == [None] * 3
+    assert rung_problem("graphed", "cpu") == "CUDA graphs need a CUDA device, not cpu"
+    triton = rung_problem("triton", torch.device("cpu"))
+    assert triton is not None and ("TRITON_INTERPRET=1" in triton or "not installed" in triton)
+    assert rung_problem("fused", "cpu") == kernels.compile_problem("cpu")
+    with pytest.raises(ValueError, match="impl must be one of"):
+        rung_problem("cudnn", "cpu")
 
 
 # --- bad input --------------------------------------------------------------------------------------

@@ -234,6 +234,7 @@ class LSTMFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, X: Tensor, h0: Tensor, c0: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor,
                 b_hh: Tensor, cells: Cells) -> tuple[Tensor, Tensor, Tensor]:
+        """The loop of rung ``premul``, saving the gates and cell states for :meth:`backward`."""
         T, B, _ = X.shape
         A = torch.addmm(b_ih + b_hh, _rows(X), W_ih.T).view(T, B, -1)  # W_ih x_t + b_ih + b_hh, all t   (T, B, 4H)
         W_hh_T = W_hh.T
@@ -252,6 +253,7 @@ class LSTMFunction(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable  # a second derivative would need autograd of this backward
     def backward(ctx: Any, dY: Tensor, dh_T: Tensor, dc_T: Tensor) -> tuple[Tensor | None, ...]:
+        """Backpropagation through time, step by step for the deltas, then the weights at once."""
         X, h0, c0, W_ih, W_hh, G, C, Y = ctx.saved_tensors
         cells: Cells = ctx.cells
         T = X.shape[0]
@@ -279,6 +281,7 @@ class GRUFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, X: Tensor, h0: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor, b_hh: Tensor,
                 cells: Cells) -> tuple[Tensor, Tensor]:
+        """The loop of rung ``premul``, saving the gates and :math:`W_{hn} h_{t-1} + b_{hn}` for :meth:`backward`."""
         T, B, _ = X.shape
         GI = torch.addmm(b_ih, _rows(X), W_ih.T).view(T, B, -1)  # W_i* x_t + b_i*, all t   (T, B, 3H)
         W_hh_T = W_hh.T
@@ -297,6 +300,7 @@ class GRUFunction(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, dY: Tensor, dh_T: Tensor) -> tuple[Tensor | None, ...]:
+        """Backpropagation through time, step by step for the deltas, then the weights at once."""
         X, h0, W_ih, W_hh, G, HN, Y = ctx.saved_tensors
         cells: Cells = ctx.cells
         T = X.shape[0]

@@ -36,8 +36,9 @@ import torch
 from torch import Tensor, nn
 
 from rnnbook.checks import check_bool, check_option, check_sequence, check_size, check_state, check_state_pair
-from rnnbook.torch.kernels import EAGER, Cells, GRUFunction, LSTMFunction, fused_cells, gru_pointwise, lstm_pointwise
-from rnnbook.torch.triton_cells import triton_cells
+from rnnbook.torch.kernels import (EAGER, Cells, GRUFunction, LSTMFunction, compile_problem, fused_cells, gru_pointwise,
+                                   lstm_pointwise)
+from rnnbook.torch.triton_cells import triton_cells, triton_problem
 
 #: The rungs of the ladder, in order, each with what it changes.
 RUNGS = {
@@ -50,8 +51,34 @@ RUNGS = {
 }
 
 
-class _Ladder(nn.Module):
-    """What both ladder layers share: parameters as ``torch.nn``'s layer 0, checks, ``impl``."""
+def rung_problem(impl: str, device: torch.device | str) -> str | None:
+    """Why rung ``impl`` cannot run as itself on ``device`` here, or None if it can.
+
+    ``"graphed"`` needs CUDA; ``"triton"`` needs Triton, and CUDA or ``TRITON_INTERPRET=1``;
+    ``"fused"`` needs a working ``torch.compile`` (where it has none it still runs, with rung 3's
+    eager cells: a benchmark would time rung 3 twice).
+
+    Raises
+    ------
+    ValueError
+        If ``impl`` is not one of :data:`RUNGS`.
+    """
+    check_option("impl", impl, RUNGS)
+    device = torch.device(device)
+    if impl == "graphed" and device.type != "cuda":
+        return f"CUDA graphs need a CUDA device, not {device.type}"
+    if impl == "triton":
+        return triton_problem(device)
+    if impl == "fused":
+        return compile_problem(device.type)
+    return None
+
+
+class LadderLayer(nn.Module):
+    """What both ladder layers share: parameters as ``torch.nn``'s layer 0, checks, ``impl``.
+
+    Parameters and errors as :class:`LadderLSTM`; use that class or :class:`LadderGRU`.
+    """
 
     gate_count = 1
 
@@ -151,7 +178,7 @@ class _CloneGrad(torch.autograd.Function):
         return grad.clone()
 
 
-class LadderLSTM(_Ladder):
+class LadderLSTM(LadderLayer):
     """A single-layer LSTM with ``torch.nn.LSTM``'s parameters, computed by the rung ``impl``.
 
     Parameters
@@ -218,7 +245,7 @@ class LadderLSTM(_Ladder):
         return self._output(Y), (h, c)
 
 
-class LadderGRU(_Ladder):
+class LadderGRU(LadderLayer):
     """A single-layer GRU with ``torch.nn.GRU``'s parameters and form, computed by the rung ``impl``.
 
     Parameters and errors as :class:`LadderLSTM`; the gate blocks are r, z, n.

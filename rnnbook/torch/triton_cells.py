@@ -59,15 +59,15 @@ def _kernels(interpret: bool) -> dict[str, Any]:
     import triton.language as tl  # type: ignore[import-not-found, unused-ignore]
 
     @triton.jit
-    def lstm_fwd(a, c_prev, gates, c_out, h_out, n, H, BLOCK: tl.constexpr):
+    def lstm_fwd(a, c_prev, gates, c_out, h_out, n, H, C: tl.constexpr, BLOCK: tl.constexpr):
         k = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)  # unit k = (row b, column j) of (B, H)
         m = k < n
-        ga = (k // H) * 4 * H + k % H                      # its i entry in a (B, 4H) row
-        i = tl.sigmoid(tl.load(a + ga, mask=m))            # i_t = sigma(a_i)
-        f = tl.sigmoid(tl.load(a + ga + H, mask=m))        # f_t = sigma(a_f)
-        g = 2 * tl.sigmoid(2 * tl.load(a + ga + 2 * H, mask=m)) - 1  # g_t = tanh(a_g)
-        o = tl.sigmoid(tl.load(a + ga + 3 * H, mask=m))    # o_t = sigma(a_o)
-        c = f * tl.load(c_prev + k, mask=m) + i * g        # c_t = f_t * c_{t-1} + i_t * g_t
+        ga = (k // H) * 4 * H + k % H  # its i entry in a (B, 4H) row
+        i = tl.sigmoid(tl.load(a + ga, mask=m).to(C))  # i_t = sigma(a_i)
+        f = tl.sigmoid(tl.load(a + ga + H, mask=m).to(C))  # f_t = sigma(a_f)
+        g = 2 * tl.sigmoid(2 * tl.load(a + ga + 2 * H, mask=m).to(C)) - 1  # g_t = tanh(a_g)
+        o = tl.sigmoid(tl.load(a + ga + 3 * H, mask=m).to(C))  # o_t = sigma(a_o)
+        c = f * tl.load(c_prev + k, mask=m).to(C) + i * g  # c_t = f_t * c_{t-1} + i_t * g_t
         tl.store(gates + ga, i, mask=m)
         tl.store(gates + ga + H, f, mask=m)
         tl.store(gates + ga + 2 * H, g, mask=m)
@@ -77,64 +77,65 @@ def _kernels(interpret: bool) -> dict[str, Any]:
 
     @triton.jit
     def lstm_bwd(dY, dh_next, dc_next, gates, c, c_prev, da, dc_prev, n, H,
-                 BLOCK: tl.constexpr):
+                 C: tl.constexpr, BLOCK: tl.constexpr):
         k = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         m = k < n
         ga = (k // H) * 4 * H + k % H
-        i = tl.load(gates + ga, mask=m)
-        f = tl.load(gates + ga + H, mask=m)
-        g = tl.load(gates + ga + 2 * H, mask=m)
-        o = tl.load(gates + ga + 3 * H, mask=m)
-        dh = tl.load(dY + k, mask=m) + tl.load(dh_next + k, mask=m)  # dL/dh_t
-        tanh_c = 2 * tl.sigmoid(2 * tl.load(c + k, mask=m)) - 1        # tanh(c_t), recomputed
-        dc = tl.load(dc_next + k, mask=m) + dh * o * (1 - tanh_c) * (1 + tanh_c)  # dL/dc_t
+        i = tl.load(gates + ga, mask=m).to(C)
+        f = tl.load(gates + ga + H, mask=m).to(C)
+        g = tl.load(gates + ga + 2 * H, mask=m).to(C)
+        o = tl.load(gates + ga + 3 * H, mask=m).to(C)
+        dh = tl.load(dY + k, mask=m).to(C) + tl.load(dh_next + k, mask=m).to(C)  # dL/dh_t
+        tanh_c = 2 * tl.sigmoid(2 * tl.load(c + k, mask=m).to(C)) - 1  # tanh(c_t), recomputed
+        dc = tl.load(dc_next + k, mask=m).to(C) + dh * o * (1 - tanh_c) * (1 + tanh_c)  # dL/dc_t
         tl.store(da + ga, dc * g * i * (1 - i), mask=m)
-        tl.store(da + ga + H, dc * tl.load(c_prev + k, mask=m) * f * (1 - f), mask=m)
+        tl.store(da + ga + H, dc * tl.load(c_prev + k, mask=m).to(C) * f * (1 - f), mask=m)
         tl.store(da + ga + 2 * H, dc * i * (1 - g) * (1 + g), mask=m)
         tl.store(da + ga + 3 * H, dh * tanh_c * o * (1 - o), mask=m)
-        tl.store(dc_prev + k, dc * f, mask=m)                 # dL/dc_{t-1} = dL/dc_t * f_t
+        tl.store(dc_prev + k, dc * f, mask=m)  # dL/dc_{t-1} = dL/dc_t * f_t
 
     @triton.jit
-    def gru_fwd(gi, gh, h_prev, gates, hn_out, h_out, n, H, BLOCK: tl.constexpr):
+    def gru_fwd(gi, gh, h_prev, gates, hn_out, h_out, n, H, C: tl.constexpr, BLOCK: tl.constexpr):
         k = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         m = k < n
-        ga = (k // H) * 3 * H + k % H                     # its r entry in a (B, 3H) row
-        r = tl.sigmoid(tl.load(gi + ga, mask=m) + tl.load(gh + ga, mask=m))              # r_t
-        z = tl.sigmoid(tl.load(gi + ga + H, mask=m) + tl.load(gh + ga + H, mask=m))      # z_t
-        hn = tl.load(gh + ga + 2 * H, mask=m)                                             # W_hn h_{t-1} + b_hn
-        nt = 2 * tl.sigmoid(2 * (tl.load(gi + ga + 2 * H, mask=m) + r * hn)) - 1                        # n_t
+        ga = (k // H) * 3 * H + k % H  # its r entry in a (B, 3H) row
+        r = tl.sigmoid(tl.load(gi + ga, mask=m).to(C) + tl.load(gh + ga, mask=m).to(C))  # r_t
+        z = tl.sigmoid(tl.load(gi + ga + H, mask=m).to(C) + tl.load(gh + ga + H, mask=m).to(C))  # z_t
+        hn = tl.load(gh + ga + 2 * H, mask=m).to(C)  # W_hn h_{t-1} + b_hn
+        nt = 2 * tl.sigmoid(2 * (tl.load(gi + ga + 2 * H, mask=m).to(C) + r * hn)) - 1  # n_t
         tl.store(gates + ga, r, mask=m)
         tl.store(gates + ga + H, z, mask=m)
         tl.store(gates + ga + 2 * H, nt, mask=m)
         tl.store(hn_out + k, hn, mask=m)
-        tl.store(h_out + k, (1 - z) * nt + z * tl.load(h_prev + k, mask=m), mask=m)     # h_t
+        tl.store(h_out + k, (1 - z) * nt + z * tl.load(h_prev + k, mask=m).to(C), mask=m)  # h_t
 
     @triton.jit
     def gru_bwd(dY, dh_next, gates, hn, h_prev, dgi, dgh, dh_direct, n, H,
-                BLOCK: tl.constexpr):
+                C: tl.constexpr, BLOCK: tl.constexpr):
         k = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         m = k < n
         ga = (k // H) * 3 * H + k % H
-        r = tl.load(gates + ga, mask=m)
-        z = tl.load(gates + ga + H, mask=m)
-        nt = tl.load(gates + ga + 2 * H, mask=m)
-        dh = tl.load(dY + k, mask=m) + tl.load(dh_next + k, mask=m)          # dL/dh_t
-        da_n = dh * (1 - z) * (1 - nt) * (1 + nt)                              # delta^n_t
-        da_z = dh * (tl.load(h_prev + k, mask=m) - nt) * z * (1 - z)           # delta^z_t
-        da_r = da_n * tl.load(hn + k, mask=m) * r * (1 - r)                    # delta^r_t
+        r = tl.load(gates + ga, mask=m).to(C)
+        z = tl.load(gates + ga + H, mask=m).to(C)
+        nt = tl.load(gates + ga + 2 * H, mask=m).to(C)
+        dh = tl.load(dY + k, mask=m).to(C) + tl.load(dh_next + k, mask=m).to(C)  # dL/dh_t
+        da_n = dh * (1 - z) * (1 - nt) * (1 + nt)  # delta^n_t
+        da_z = dh * (tl.load(h_prev + k, mask=m).to(C) - nt) * z * (1 - z)  # delta^z_t
+        da_r = da_n * tl.load(hn + k, mask=m).to(C) * r * (1 - r)  # delta^r_t
         tl.store(dgi + ga, da_r, mask=m)
         tl.store(dgi + ga + H, da_z, mask=m)
         tl.store(dgi + ga + 2 * H, da_n, mask=m)
         tl.store(dgh + ga, da_r, mask=m)
         tl.store(dgh + ga + H, da_z, mask=m)
         tl.store(dgh + ga + 2 * H, da_n * r, mask=m)
-        tl.store(dh_direct + k, dh * z, mask=m)                                # dL/dh_{t-1}, direct path
+        tl.store(dh_direct + k, dh * z, mask=m)  # dL/dh_{t-1}, direct path
 
     def launch(kernel: Any, *tensors: Tensor, outputs: tuple[tuple[int, ...], ...], like: Tensor) -> tuple[Tensor, ...]:
         B, H = like.shape
         outs = tuple(like.new_empty(shape) for shape in outputs)
         grid = (triton.cdiv(B * H, BLOCK),)
-        kernel[grid](*(t.contiguous() for t in tensors), *outs, B * H, H, BLOCK=BLOCK)
+        C = tl.float64 if like.dtype == torch.float64 else tl.float32  # 16-bit storage, 32-bit maths
+        kernel[grid](*(t.contiguous() for t in tensors), *outs, B * H, H, C=C, BLOCK=BLOCK)
         return outs
 
     def lstm(a: Tensor, c_prev: Tensor) -> tuple[Tensor, ...]:

@@ -63,6 +63,9 @@ def _ladder_rung(impl: str) -> Rung:
     def make(cell: str, ref: torch.nn.Module) -> torch.nn.Module:
         ladder = importlib.import_module("rnnbook.torch.ladder")
         p = ref.weight_ih_l0
+        problem = ladder.rung_problem(impl, p.device)  # e.g. no torch.compile here: it would time rung 3 again
+        if problem is not None:
+            raise RuntimeError(f"cannot run as itself on {p.device.type}: {problem}")
         layer = getattr(ladder, f"Ladder{cell}")(ref.input_size, ref.hidden_size, impl=impl,
                                                  device=p.device, dtype=p.dtype)
         layer.load_state_dict(ref.state_dict())  # parameters named as torch.nn's

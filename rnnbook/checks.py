@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -427,8 +428,9 @@ def check_state_dict(state_dict: Any, shapes: Mapping[str, tuple[int, ...]], str
     missing = sorted(set(shapes) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(shapes))
     if strict and (missing or unexpected):
-        hint = " (a torch.nn.RNN/LSTM/GRU state dict? use rnnbook.state.from_torch_nn)" if any(
-            str(k).endswith("_l0") for k in state_dict) else ""
+        hint = (" (a torch.nn.RNN/LSTM/GRU state dict of more layers or directions? build the layer alike, "
+                "or take one layer and direction with rnnbook.state.from_torch_nn)") if any(
+            re.search(r"_l\d+(_reverse)?$", str(k)) for k in unexpected) else ""
         raise StateDictError(f"state_dict keys must be {list(shapes)}: missing {missing}, unexpected {unexpected}{hint}")
     checked = {}
     for name, shape in shapes.items():

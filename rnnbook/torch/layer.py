@@ -239,7 +239,7 @@ class RecurrentModule(nn.Module):
             lengths = torch.as_tensor(check_lengths(lengths, B, T), device=X.device)
         index = _reversal_index(lengths, T, X.device)
         states0 = self._initial_states(state0, B, X)  # one per layer and direction
-        finals = []
+        finals: list[tuple[Tensor, ...]] = []  # each layer's and direction's final h (and c)
         layer_input = X
         for k in range(self.num_layers):
             outputs = []
@@ -261,7 +261,7 @@ class RecurrentModule(nn.Module):
             return _repack(Y, packed), state
         return (Y.transpose(0, 1) if self.batch_first else Y), state
 
-    def _time_major(self, X: Tensor) -> tuple[Tensor, int, int]:
+    def _time_major(self, X: Any) -> tuple[Tensor, int, int]:
         """Check ``X`` and return it time-major with ``(T, B)``."""
         if not isinstance(X, Tensor):
             raise TypeError(f"X must be a torch.Tensor or a PackedSequence, got {type(X).__name__}")

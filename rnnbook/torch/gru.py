@@ -1,10 +1,11 @@
 """The GRU as a torch module, built from tensor operations (not ``torch.nn.GRU``).
 
 It computes the equations of chapter 4 exactly like ``rnnbook.numpy.GRU``, in either form, but on
-any device and under autograd; :meth:`GRU.recurrence` is one layer and direction, and the shared
-:meth:`~rnnbook.torch.layer.RecurrentModule.forward` stacks layers, directions and lengths. The input projections :math:`W_{i*} x_t + b_{i*}` of all three gate
-blocks do not depend on the recurrence, so they are done for all time steps in one matrix product
-before the loop. With ``reset_after=True`` each step then needs one more product,
+any device and under autograd. :meth:`~rnnbook.torch.GRU.recurrence` is one layer and one
+direction; the shared :meth:`~rnnbook.torch.layer.RecurrentModule.forward` stacks layers and
+directions and handles lengths. The input projections :math:`W_{i*} x_t + b_{i*}` of all three
+gate blocks do not depend on the recurrence, so they are done for all time steps in one matrix
+product before the loop. With ``reset_after=True`` each step then needs one more product,
 ``h @ W_hh.T``, for all three blocks; with ``reset_after=False`` the candidate's product must wait
 for the reset gate, so a step needs two.
 """
@@ -62,7 +63,7 @@ class GRU(RecurrentModule):
     def recurrence(self, X: Tensor, h: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> Tensor:
         """Run the GRU over one sequence batch: one layer, one direction.
 
-        :meth:`forward` (in :class:`~rnnbook.torch.layer.RecurrentModule`) calls it for every layer
+        :meth:`~rnnbook.torch.layer.RecurrentModule.forward` calls it for every layer
         and direction, reversing the inputs for the reverse direction.
 
         Parameters

@@ -1,11 +1,11 @@
 """The LSTM as a torch module, built from tensor operations (not ``torch.nn.LSTM``).
 
 It computes eqs. ``lstm-i`` to ``lstm-h`` of chapter 3, exactly like ``rnnbook.numpy.LSTM``, but
-on any device and under autograd (which does the backward pass); :meth:`LSTM.recurrence` is one
-layer and direction, and the shared :meth:`~rnnbook.torch.layer.RecurrentModule.forward` stacks
-layers, directions and lengths. The input projection
-:math:`W_{ih} x_t + b_{ih}` of all four gates does not depend on the recurrence, so it is done for
-all time steps in one matrix product before the loop.
+on any device and under autograd (which does the backward pass).
+:meth:`~rnnbook.torch.LSTM.recurrence` is one layer and one direction; the shared
+:meth:`~rnnbook.torch.layer.RecurrentModule.forward` stacks layers and directions and handles
+lengths. The input projection :math:`W_{ih} x_t + b_{ih}` of all four gates does not depend on the
+recurrence, so it is done for all time steps in one matrix product before the loop.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class LSTM(RecurrentModule):
                    b_ih: Tensor, b_hh: Tensor) -> tuple[Tensor, Tensor]:
         """Run the LSTM (eqs. ``lstm-i`` to ``lstm-h``) over one sequence batch: one layer, one direction.
 
-        :meth:`forward` (in :class:`~rnnbook.torch.layer.RecurrentModule`) calls it for every layer
+        :meth:`~rnnbook.torch.layer.RecurrentModule.forward` calls it for every layer
         and direction, reversing the inputs for the reverse direction.
 
         Parameters

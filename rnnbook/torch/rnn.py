@@ -1,9 +1,10 @@
 """The vanilla RNN as a torch module, built from tensor operations (not ``torch.nn.RNN``).
 
 It computes eq. ``rnn-recurrence`` of chapter 1, exactly like ``rnnbook.numpy.RNN``, but on any
-device and under autograd; :meth:`RNN.recurrence` is one layer and direction, and the shared
-:meth:`~rnnbook.torch.layer.RecurrentModule.forward` stacks layers, directions and lengths. The input projection :math:`W_{ih} x_t + b_{ih}` does not depend on
-the recurrence, so it is done for all time steps in one matrix product before the loop.
+device and under autograd. :meth:`~rnnbook.torch.RNN.recurrence` is one layer and one direction;
+the shared :meth:`~rnnbook.torch.layer.RecurrentModule.forward` stacks layers and directions and
+handles lengths. The input projection :math:`W_{ih} x_t + b_{ih}` does not depend on the
+recurrence, so it is done for all time steps in one matrix product before the loop.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class RNN(RecurrentModule):
     def recurrence(self, X: Tensor, h: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> Tensor:
         """Run eq. ``rnn-recurrence`` over one sequence batch: one layer, one direction.
 
-        :meth:`forward` (in :class:`~rnnbook.torch.layer.RecurrentModule`) calls it for every layer
+        :meth:`~rnnbook.torch.layer.RecurrentModule.forward` calls it for every layer
         and direction, reversing the inputs for the reverse direction.
 
         Parameters

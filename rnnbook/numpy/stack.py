@@ -31,7 +31,6 @@ import numpy as np
 from rnnbook.checks import (NoForwardError, StateDictError, check_bool, check_finite, check_sequence, check_size,
                             check_state_pair, given)
 from rnnbook.numpy.gru import GRU
-from rnnbook.numpy.layer import RecurrentLayer
 from rnnbook.numpy.lstm import LSTM
 from rnnbook.numpy.rnn import RNN
 
@@ -96,16 +95,16 @@ def reverse_padded(X: np.ndarray, lengths: Any = None) -> np.ndarray:
     return X[source, np.arange(B)]                            # gathered: out[t, b] = X[source[t, b], b]
 
 
-def _run(layer: RecurrentLayer, X: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+def _run(layer: RNN | LSTM | GRU, X: np.ndarray, state: State) -> tuple[np.ndarray, State]:
     """``layer.forward`` with the state as a tuple, whatever the layer's own convention."""
     if isinstance(layer, LSTM):
-        Y, (h, c) = layer.forward(X, state)
+        Y, (h, c) = layer.forward(X, (state[0], state[1]))
         return Y, (h, c)
     Y, h = layer.forward(X, state[0])
     return Y, (h,)
 
 
-def _run_backward(layer: RecurrentLayer, dY: np.ndarray, dstate: State) -> tuple[dict[str, np.ndarray], State]:
+def _run_backward(layer: RNN | LSTM | GRU, dY: np.ndarray, dstate: State) -> tuple[dict[str, np.ndarray], State]:
     """``layer.backward``, returning the parameter (and ``X``) gradients and the initial state's as a tuple."""
     if isinstance(layer, LSTM):
         grads = layer.backward(dY, *dstate)
@@ -125,12 +124,12 @@ class Direction:
         Run each sequence from its last valid step back to its first.
     """
 
-    def __init__(self, layer: RecurrentLayer, reverse: bool = False) -> None:
+    def __init__(self, layer: RNN | LSTM | GRU, reverse: bool = False) -> None:
         if not isinstance(layer, (RNN, LSTM, GRU)):
             raise TypeError(f"layer must be an rnnbook.numpy RNN, LSTM or GRU, got {given(layer)}")
         self.layer, self.reverse = layer, check_bool("reverse", reverse)
         self.n_states = 2 if isinstance(layer, LSTM) else 1
-        self._chunks: list[tuple[RecurrentLayer, int, int, np.ndarray]] = []
+        self._chunks: list[tuple[RNN | LSTM | GRU, int, int, np.ndarray]] = []
         self._lengths: np.ndarray | None = None
         self._shape: tuple[int, int] = (0, 0)
 
@@ -395,7 +394,7 @@ class Stack:
         grads: dict[str, np.ndarray] = {}
         d_initial: list[State] = [()] * n
         for l in reversed(range(self.num_layers)):
-            dX = None
+            dX: np.ndarray | None = None
             for d, direction in enumerate(self.directions[l]):
                 k = l * self.num_directions + d
                 dstate = tuple(np.zeros((B, H)) if a is None else a[k] for a in d_final[:self.n_states])
@@ -403,6 +402,7 @@ class Stack:
                 dX = g.pop("X") if dX is None else dX + g.pop("X")           # both directions read X: gradients add
                 d_initial[k] = g.pop("state0")
                 grads.update({self.param_name(name, l, d): value for name, value in g.items()})
+            assert dX is not None
             dY = dX                                                          # layer l's input is layer l-1's output
         grads["X"] = dY
         for j, name in enumerate(("h0", "c0")[:self.n_states]):

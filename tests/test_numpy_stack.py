@@ -262,3 +262,16 @@ def test_load_state_dict_names_missing_and_unexpected_keys():
         deep.load_state_dict(sd)
     with pytest.raises(TypeError, match="mapping"):
         deep.load_state_dict([1, 2])
+
+
+def test_chunks_are_the_packed_format():
+    """Rows computed per step equal pack_padded_sequence's batch_sizes; no padded step is computed."""
+    direction = Direction(LSTM(D, H, rng=np.random.default_rng(0)), reverse=True)
+    X = np.random.default_rng(1).normal(size=(T, B, D))
+    direction.forward(X, LENGTHS)
+    rows = np.zeros(T, dtype=int)
+    for start, end, active in direction.chunks:
+        rows[start:end] = len(active)
+        assert np.all(LENGTHS[active] >= end)
+    packed = pack_padded_sequence(torch.tensor(X), torch.tensor(LENGTHS), enforce_sorted=False)
+    assert rows.tolist() == packed.batch_sizes.tolist() and rows.sum() == LENGTHS.sum()

@@ -34,7 +34,7 @@ from rnnbook.numpy.gru import GRU
 from rnnbook.numpy.lstm import LSTM
 from rnnbook.numpy.rnn import RNN
 
-#: A recurrent state as this module passes it around: ``(h,)`` for the RNN and GRU, ``(h, c)`` for the LSTM.
+#: A recurrent state as this module passes it around, ``(h,)`` for the RNN and GRU and ``(h, c)`` for the LSTM.
 State = tuple[np.ndarray, ...]
 
 
@@ -135,7 +135,14 @@ class Direction:
 
     @property
     def params(self) -> dict[str, np.ndarray]:
+        """The layer's parameters (the same dict: changing them changes the layer)."""
         return self.layer.params
+
+    @property
+    def chunks(self) -> list[tuple[int, int, np.ndarray]]:
+        """The last :meth:`forward`'s chunks: ``(start, end, active)``, steps ``start:end`` run on the
+        sequences ``active`` (the rows of the packed format, one chunk per distinct length)."""
+        return [(start, end, active.copy()) for _, start, end, active in self._chunks]
 
     def forward(self, X: np.ndarray, lengths: Any = None, state0: State | None = None) -> tuple[np.ndarray, State]:
         """Run the layer over the valid part of each sequence.
@@ -156,7 +163,7 @@ class Direction:
             Each sequence's state after its own last step (for ``reverse``: after step 0).
         """
         T, B = check_sequence(X, self.layer.input_size, "X")
-        lengths = check_lengths(lengths, T, B)
+        lengths, X = check_lengths(lengths, T, B), np.asarray(X)
         H = self.layer.hidden_size
         if state0 is None:
             state = tuple(np.zeros((B, H)) for _ in range(self.n_states))
@@ -165,7 +172,7 @@ class Direction:
         else:
             state = tuple(np.array(_check_like(f"state0[{k}]", s, (B, H))) for k, s in enumerate(state0))
         if self.reverse:
-            X = reverse_padded(np.asarray(X), lengths)    # valid part reversed, still at the front
+            X = reverse_padded(X, lengths)                 # valid part reversed, still at the front
         Y = np.zeros((T, B, H), dtype=self.layer.dtype)
         self._chunks, self._lengths, self._shape = [], lengths, (T, B)
         start = 0

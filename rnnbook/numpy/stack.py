@@ -135,13 +135,15 @@ class Direction:
 
     @property
     def params(self) -> dict[str, np.ndarray]:
-        """The layer's parameters (the same dict: changing them changes the layer)."""
+        """The layer's parameters, the same dict (changing them changes the layer)."""
         return self.layer.params
 
     @property
     def chunks(self) -> list[tuple[int, int, np.ndarray]]:
-        """The last :meth:`forward`'s chunks: ``(start, end, active)``, steps ``start:end`` run on the
-        sequences ``active`` (the rows of the packed format, one chunk per distinct length)."""
+        """The chunks of the last :meth:`forward`, one per distinct length, as ``(start, end, active)``.
+
+        Steps ``start`` to ``end - 1`` ran on the sequences ``active``, the rows of the packed format.
+        """
         return [(start, end, active.copy()) for _, start, end, active in self._chunks]
 
     def forward(self, X: np.ndarray, lengths: Any = None, state0: State | None = None) -> tuple[np.ndarray, State]:
@@ -160,7 +162,12 @@ class Direction:
         Y : ndarray, shape (T, B, H)
             The state at each valid step, in the original time order; zeros at padded steps.
         state : tuple of ndarray (B, H)
-            Each sequence's state after its own last step (for ``reverse``: after step 0).
+            Each sequence's state after its own last step (for ``reverse``, after step 0).
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``X``, ``lengths`` or ``state0`` has the wrong type or shape, or holds NaN/inf.
         """
         T, B = check_sequence(X, self.layer.input_size, "X")
         lengths, X = check_lengths(lengths, T, B), np.asarray(X)
@@ -205,6 +212,13 @@ class Direction:
         dict
             The layer's four parameter gradients, ``X`` (T, B, D) (zeros at padded steps) and
             ``state0``, a tuple like the state.
+
+        Raises
+        ------
+        RuntimeError
+            If :meth:`forward` has not been called.
+        ValueError
+            If ``dY`` or ``dstate`` does not match the shapes of that forward pass.
         """
         if not self._chunks or self._lengths is None:
             raise NoForwardError("backward() needs a forward() first: there is nothing to backpropagate through")

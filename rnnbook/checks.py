@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -300,6 +301,49 @@ def check_state_pair(state: Any, name: str = "state0") -> tuple[Any, Any]:
     return state[0], state[1]
 
 
+def check_probability(name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a real number in ``[0, 1)`` (a dropout rate).
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If it is outside ``[0, 1)`` or NaN.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number in [0, 1), got {given(value)}")
+    if not 0.0 <= float(value) < 1.0:  # also refuses NaN
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    return float(value)
+
+
+def check_lengths(lengths: Any, batch: int, steps: int, name: str = "lengths") -> np.ndarray:
+    """Check the valid lengths of a padded batch: ``batch`` integers in ``[1, steps]``; return them
+    as an int64 NumPy array (a torch tensor, on any device, or a list is read into one).
+
+    Raises
+    ------
+    TypeError
+        If ``lengths`` is not a 1-D sequence, array or tensor of integers.
+    ValueError
+        If it does not hold one length per sequence, or a length is outside ``[1, steps]``.
+    """
+    if hasattr(lengths, "detach"):  # a torch tensor, perhaps on a GPU
+        lengths = lengths.detach().cpu().numpy()
+    if isinstance(lengths, (list, tuple)) and all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in lengths):
+        lengths = np.asarray(lengths, dtype=np.int64)
+    if not isinstance(lengths, np.ndarray) or lengths.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be a 1-D sequence, array or tensor of ints (one length per sequence), got {given(lengths)}")
+    if lengths.shape != (batch,):
+        raise ValueError(f"{name} must hold one length per sequence, shape ({batch},), got shape {lengths.shape}")
+    bad = (lengths < 1) | (lengths > steps)
+    if bad.any():
+        raise ValueError(f"{name} must be in [1, {steps}] (the padded number of steps), "
+                         f"got {lengths[bad][0]} at position {int(np.flatnonzero(bad)[0])}")
+    return lengths.astype(np.int64)
+
+
 def _check_matrix(name: str, value: Any, shape: str) -> None:
     """A floating 2-D array or tensor (one time step of a batch), else TypeError/ValueError."""
     if not hasattr(value, "shape") or not hasattr(value, "dtype") or not _is_floating(value.dtype):
@@ -384,8 +428,9 @@ def check_state_dict(state_dict: Any, shapes: Mapping[str, tuple[int, ...]], str
     missing = sorted(set(shapes) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(shapes))
     if strict and (missing or unexpected):
-        hint = " (a torch.nn.RNN/LSTM/GRU state dict? use rnnbook.state.from_torch_nn)" if any(
-            str(k).endswith("_l0") for k in state_dict) else ""
+        hint = (" (a torch.nn.RNN/LSTM/GRU state dict of more layers or directions? build the layer alike, "
+                "or take one layer and direction with rnnbook.state.from_torch_nn)") if any(
+            re.search(r"_l\d+(_reverse)?$", str(k)) for k in unexpected) else ""
         raise StateDictError(f"state_dict keys must be {list(shapes)}: missing {missing}, unexpected {unexpected}{hint}")
     checked = {}
     for name, shape in shapes.items():

@@ -187,10 +187,10 @@ def sd_cases(kind):
     bool_ = {**good, "bias_hh": np.ones(G * H, dtype=bool)}
     text = {**good, "bias_hh": np.array(["a"] * G * H)}
     extra = {**good, "weight_hr": np.zeros((H, H))}
-    nn_style = {f"{k}_l0": v for k, v in good.items()}
+    nn_style = {f"{k}_l{layer}": v for k, v in good.items() for layer in (0, 1)}  # two layers into one
     return [("missing", ValueError, missing, ("state_dict", "bias_hh", "missing")),
             ("unexpected", ValueError, extra, ("state_dict", "weight_hr", "unexpected")),
-            ("torch.nn keys", ValueError, nn_style, ("state_dict", "from_torch_nn")),
+            ("two layers' torch.nn keys", ValueError, nn_style, ("state_dict", "weight_ih_l1", "from_torch_nn")),
             ("NaN", ValueError, nan, ("weight_hh", "NaN")),
             ("-inf", ValueError, inf, ("bias_ih", "inf")),
             ("shape", ValueError, shape, ("weight_ih", f"({G * H}, {D})", f"({G * H}, {D + 1})")),
@@ -211,7 +211,7 @@ for kind in KINDS:
             lambda kind=kind, sd=(sd if label == "text" else t_sd(sd)): t_layer(kind).load_state_dict(sd))
 bad("torch.LSTM in a model: load_state_dict(NaN)", ValueError, "weight_hh", "NaN")(
     lambda: SequenceRegressor(t_layer("LSTM")).load_state_dict(
-        {**SequenceRegressor(t_layer("LSTM")).state_dict(), "recurrent.weight_hh": torch.full((4 * H, H), float("nan"), dtype=torch.float64)}))
+        {**SequenceRegressor(t_layer("LSTM")).state_dict(), "recurrent.weight_hh_l0": torch.full((4 * H, H), float("nan"), dtype=torch.float64)}))
 
 # set_forget_bias
 for backend, make in (("numpy", np_layer), ("torch", t_layer)):
@@ -286,7 +286,7 @@ for kind in KINDS:
         bad(f"torch.{kind}.forward(X {label})", error, *frags)(lambda kind=kind, X=X: t_layer(kind)(X))
 th_cases = [
     ("batch 3", ValueError, tX((3, H)), ("(2, 4)", "(3, 4)")),
-    ("3-D", ValueError, tX((1, B, H)), ("(2, 4)", "(1, 2, 4)")),
+    ("two layers' states", ValueError, tX((2, B, H)), ("num_layers * num_directions", "(1, 2, 4)", "(2, 2, 4)")),
     ("ndarray", TypeError, np.zeros((B, H)), ("ndarray",)),
     ("float32", TypeError, tX((B, H), dtype=torch.float32), ("torch.float32",)),
     ("int64", TypeError, tX((B, H), dtype=torch.int64), ("torch.int64",)),
@@ -465,8 +465,9 @@ for value, error, frag in ((-1, ValueError, "-1"), (1.5, TypeError, "1.5"), (Tru
 bad("get_device('tpu')", ValueError, "prefer", "'tpu'")(lambda: device_mod.get_device("tpu"))
 bad("get_device(0)", ValueError, "prefer", "0")(lambda: device_mod.get_device(0))
 nn_sd = torch.nn.RNN(D, H).state_dict()
-bad("from_torch_nn(bidirectional)", ValueError, "state_dict", "bidirectional")(
-    lambda: from_torch_nn(torch.nn.RNN(D, H, bidirectional=True).state_dict()))
+bad("from_torch_nn(reverse of one direction)", ValueError, "state_dict", "'weight_ih_l0_reverse'")(
+    lambda: from_torch_nn(torch.nn.RNN(D, H).state_dict(), reverse=True))
+bad("from_torch_nn(reverse='yes')", TypeError, "reverse", "'yes'")(lambda: from_torch_nn(nn_sd, reverse="yes"))
 bad("from_torch_nn(layer=1 of 1)", ValueError, "state_dict", "'weight_ih_l1'")(lambda: from_torch_nn(nn_sd, layer=1))
 bad("from_torch_nn(layer=-1)", ValueError, "layer", "-1")(lambda: from_torch_nn(nn_sd, layer=-1))
 bad("from_torch_nn(layer='0')", TypeError, "layer", "'0'")(lambda: from_torch_nn(nn_sd, layer="0"))

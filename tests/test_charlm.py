@@ -77,10 +77,11 @@ def test_parity_with_the_torch_twin(cell, rng):
     loss_t, state_t = lm_loss(twin, (torch.tensor(inputs), torch.tensor(targets)), _to_torch(state0))
     loss_t.backward()
     assert abs(loss - loss_t.item()) < 1e-13
-    for name, p in twin.named_parameters():
-        assert relative_error(grads[name], p.grad) < 1e-12, name
+    for name, p in twin.named_parameters():  # the twin's recurrent.weight_ih_l0 is our recurrent.weight_ih
+        assert relative_error(grads[name.removesuffix("_l0")], p.grad) < 1e-12, name
     for a, b in zip(state if cell == "lstm" else (state,), state_t if cell == "lstm" else (state_t,)):
-        assert relative_error(a, b) < 1e-13 and not b.requires_grad  # lm_loss detaches the carried state
+        assert b.shape == (1, *a.shape)  # torch.nn's (layers, B, H)
+        assert relative_error(a, b[0]) < 1e-13 and not b.requires_grad  # lm_loss detaches the carried state
     logits, _ = model.forward(inputs, state0)
     assert relative_error(logits, twin(torch.tensor(inputs), _to_torch(state0))[0]) < 1e-13
 
@@ -178,7 +179,7 @@ def test_adam_matches_torch_adam_step_by_step(rng):
             fresh.load_state_dict(opt.state_dict())
             opt = fresh
     for name, p in twin.named_parameters():
-        assert relative_error(model.params[name], p) < 1e-12, name
+        assert relative_error(model.params[name.removesuffix("_l0")], p) < 1e-12, name
 
 
 def test_sgd_and_clipping_bound_the_update(rng):
@@ -239,6 +240,6 @@ def test_torch_twin_runs_on_the_model_device_from_numpy_batches(rng):
     twin = TorchCharModel(V, H, "lstm")
     inputs, targets = _data(rng)
     loss, (h, c) = lm_loss(twin, (inputs, targets))
-    assert loss.dim() == 0 and h.shape == (3, H) and not h.requires_grad
+    assert loss.dim() == 0 and h.shape == (1, 3, H) and not h.requires_grad
     ref = F.cross_entropy(twin(torch.tensor(inputs))[0].reshape(-1, V), torch.tensor(targets).reshape(-1))
     assert torch.equal(loss, ref)

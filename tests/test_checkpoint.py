@@ -135,7 +135,7 @@ def test_a_checkpoint_records_the_run(tmp_path):
     assert saved["step"] == 2 and saved["history"]["losses"] == history.losses
     assert saved["data"] == source.state_dict() and saved["optimizer_type"] == "Adam"
     assert all(torch.equal(saved["model"][k], v) for k, v in model.state_dict().items())
-    assert saved["carry"].shape == (3, 8) and not saved["carry"].requires_grad
+    assert saved["carry"].shape == (1, 3, 8) and not saved["carry"].requires_grad
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no temporary file left behind
 
 
@@ -161,7 +161,7 @@ def test_damaged_checkpoints_are_refused_by_name(tmp_path, damage, message):
 
 def test_mismatched_checkpoints_name_what_differs(tmp_path):
     _, _, path, _ = _lm_run(tmp_path)
-    with pytest.raises(CheckpointError, match=r"saved from another model:\n  'recurrent.weight_ih' has shape \(24, 5\) "
+    with pytest.raises(CheckpointError, match=r"saved from another model:\n  'recurrent.weight_ih_l0' has shape \(24, 5\) "
                                               r"in the checkpoint, \(48, 5\) in the model"):
         _resume_into(path, hidden=16)
     with pytest.raises(CheckpointError, match="was saved with a Adam optimizer, but a SGD was given"):

@@ -30,11 +30,13 @@ def test_input_of_wrong_rank_or_size(layers, make):
 
 
 def test_wrong_h0_shape(layers):
-    """h0 must be (B, H); torch.nn's (layers, B, H) form is refused with the expected shape named."""
+    """The NumPy layer's h0 is (B, H): torch.nn's (layers, B, H) form is refused with the expected shape
+    named. The torch layer takes torch.nn's form, and (B, H) when it has one layer and direction."""
     np_layer, t_layer = layers
     with pytest.raises(ValueError, match=r"h0 must have shape \(B, H\) = \(2, 4\), got \(1, 2, 4\)"):
         np_layer.forward(np.zeros((5, 2, 3)), np.zeros((1, 2, 4)))
-    with pytest.raises(ValueError, match=r"h0 must have shape \(B, H\) = \(2, 4\), got \(2, 5\)"):
+    with pytest.raises(ValueError, match=r"h0 must have shape \(num_layers \* num_directions, B, H\) = \(1, 2, 4\) "
+                                         r"or \(B, H\) = \(2, 4\), got \(2, 5\)"):
         t_layer(torch.zeros(5, 2, 3), torch.zeros(2, 5))
 
 
@@ -44,7 +46,7 @@ def test_integer_and_non_array_inputs_are_type_errors(layers):
         np_layer.forward(np.zeros((5, 2, 3), dtype=np.int64))
     with pytest.raises(TypeError, match="X must be an array"):
         np_layer.forward([[[0.0, 0.0, 0.0]]])
-    with pytest.raises(TypeError, match="X must be a torch.Tensor, got ndarray"):
+    with pytest.raises(TypeError, match="X must be a torch.Tensor or a PackedSequence, got ndarray"):
         t_layer(np.zeros((5, 2, 3)))
 
 
@@ -84,8 +86,9 @@ def test_batch_first_error_names_the_time_major_view():
 
 def test_load_state_dict_errors():
     layer = rnnbook.numpy.RNN(3, 4)
-    nn_state = torch.nn.RNN(3, 4).state_dict()
-    with pytest.raises(KeyError, match="use rnnbook.state.from_torch_nn"):
+    layer.load_state_dict(torch.nn.RNN(3, 4).state_dict())  # one layer: taken as it is
+    nn_state = torch.nn.RNN(3, 4, num_layers=2).state_dict()
+    with pytest.raises(KeyError, match="with rnnbook.state.from_torch_nn"):
         layer.load_state_dict(nn_state)
     bad = from_torch_nn(torch.nn.RNN(3, 5).state_dict())
     with pytest.raises(ValueError, match=r"state_dict\['weight_ih'\] must have shape \(4, 3\), got \(5, 3\)"):
@@ -93,8 +96,8 @@ def test_load_state_dict_errors():
 
 
 def test_state_conversion_errors():
-    with pytest.raises(KeyError, match="bidirectional"):
-        from_torch_nn(torch.nn.RNN(3, 4, bidirectional=True).state_dict())
+    with pytest.raises(KeyError, match="no 'weight_ih_l0_reverse'"):
+        from_torch_nn(torch.nn.RNN(3, 4).state_dict(), reverse=True)
     with pytest.raises(KeyError, match="no 'weight_ih_l1'"):
         from_torch_nn(torch.nn.RNN(3, 4).state_dict(), layer=1)
     with pytest.raises(KeyError, match=r"missing \['bias_hh'\]"):

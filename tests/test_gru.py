@@ -37,13 +37,15 @@ def autograd_run(module: torch.nn.Module, data: dict[str, np.ndarray], use_h0: b
                  nn_style: bool) -> dict[str, torch.Tensor]:
     """Run ``module`` forward and backward on ``data``; return outputs and every gradient.
 
-    ``nn_style``: the module is a ``torch.nn.GRU`` (state ``(1, B, H)``, ``_l0`` parameter names).
+    ``nn_style``: the module is a ``torch.nn.GRU``, given h0 as ``(1, B, H)``; ours is given (B, H).
+    Both return the final state as ``(1, B, H)`` and name parameters ``weight_ih_l0``, ....
     """
     X = torch.tensor(data["X"], requires_grad=True)
     h0 = torch.tensor(data["h0"], requires_grad=True)
     h0_arg = (h0[None] if nn_style else h0) if use_h0 else None
     Y, h_T = module(X, h0_arg)
-    h_T = h_T[0] if nn_style else h_T
+    assert h_T.shape == (1, *data["h0"].shape)
+    h_T = h_T[0]
     loss = (Y * torch.tensor(data["dY"])).sum()
     if use_dh_T:
         loss = loss + (h_T * torch.tensor(data["dh_T"])).sum()
@@ -51,7 +53,7 @@ def autograd_run(module: torch.nn.Module, data: dict[str, np.ndarray], use_h0: b
     loss.backward()
     grads = {name: p.grad for name, p in module.named_parameters()}
     out = {"Y": Y, "h_T": h_T, "X": X.grad}
-    out.update(from_torch_nn(grads) if nn_style else grads)
+    out.update(from_torch_nn(grads))
     if use_h0:
         out["h0"] = h0.grad
     return out
@@ -207,13 +209,15 @@ def test_update_gate_convention_is_a_relabelling() -> None:
 # ---------------------------------------------------------------------------------------------
 
 def test_parameter_layout_is_torch_gru_cell() -> None:
-    """Parameters have torch.nn.GRUCell's names and shapes: 3 blocks (r, z, n) of H rows."""
+    """Parameters have torch.nn.GRUCell's shapes (3 blocks r, z, n of H rows); the NumPy layer its
+    names, the torch layer torch.nn.GRU's."""
     D, H = 3, 4
     cell = torch.nn.GRUCell(D, H)
     expected = {k: tuple(v.shape) for k, v in cell.state_dict().items()}
     assert GRU.gate_count == TorchGRU.gate_count == 3
     assert {k: v.shape for k, v in GRU(D, H).params.items()} == expected
-    assert {k: tuple(v.shape) for k, v in TorchGRU(D, H).state_dict().items()} == expected
+    assert {k: tuple(v.shape) for k, v in from_torch_nn(TorchGRU(D, H).state_dict()).items()} == expected
+    assert list(TorchGRU(D, H).state_dict()) == list(torch.nn.GRU(D, H).state_dict())
     assert GRU(D, H, rng=np.random.default_rng(0)).num_parameters() == sum(v.numel() for v in cell.parameters())
 
 
@@ -323,14 +327,15 @@ def test_torch_bad_arguments() -> None:
     with pytest.raises(TypeError, match="reset_after must be a bool"):
         TorchGRU(3, 4, reset_after=1)
     gru = TorchGRU(3, 4)
-    with pytest.raises(TypeError, match="X must be a torch.Tensor, got ndarray"):
+    with pytest.raises(TypeError, match="X must be a torch.Tensor or a PackedSequence, got ndarray"):
         gru(np.zeros((2, 1, 3), dtype=np.float32))
     with pytest.raises(ValueError, match=r"last axis is 2, expected input_size=3"):
         gru(torch.zeros(2, 1, 2))
     with pytest.raises(TypeError, match="X has dtype torch.float64 but the layer's parameters are torch.float32"):
         gru(torch.zeros(2, 1, 3, dtype=torch.float64))
-    with pytest.raises(ValueError, match=r"h0 must have shape \(B, H\) = \(1, 4\), got \(1, 1, 4\)"):
-        gru(torch.zeros(2, 1, 3), torch.zeros(1, 1, 4))
+    with pytest.raises(ValueError, match=r"h0 must have shape \(num_layers \* num_directions, B, H\) = \(1, 1, 4\) "
+                                         r"or \(B, H\) = \(1, 4\), got \(2, 1, 4\)"):
+        gru(torch.zeros(2, 1, 3), torch.zeros(2, 1, 4))
 
 
 def test_step_functions_refuse_a_non_bool_reset_after() -> None:

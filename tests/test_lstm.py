@@ -136,7 +136,8 @@ def torch_ours_run(layer: TorchLSTM, d: dict[str, np.ndarray], device: str = "cp
     ((Y * dY).sum() + (h_T * dh_T).sum() + (c_T * dc_T).sum()).backward()
     grads = {name: getattr(layer, name).grad for name in PARAMS}
     grads.update(X=X.grad, h0=h0.grad, c0=c0.grad)
-    return Y, h_T, c_T, grads
+    assert h_T.shape == c_T.shape == (1, *d["h0"].shape)  # torch.nn's (layers, B, H)
+    return Y, h_T[0], c_T[0], grads
 
 
 @pytest.mark.parametrize("T,B,D,H", SHAPES)
@@ -165,7 +166,7 @@ def test_torch_lstm_batch_first_matches_torch_nn():
     Y_ref, (h_ref, c_ref) = ref(X)
     Y, (h_T, c_T) = ours(X)
     assert Y.shape == (2, 5, 4)
-    assert rel(Y, Y_ref) < TOL and rel(h_T, h_ref[0]) < TOL and rel(c_T, c_ref[0]) < TOL
+    assert rel(Y, Y_ref) < TOL and rel(h_T, h_ref) < TOL and rel(c_T, c_ref) < TOL
 
 
 @CUDA
@@ -186,13 +187,14 @@ def test_torch_lstm_on_cuda_matches_cpu():
 # --- state dicts, parameter counts, the forget bias ----------------------------------------------
 
 def test_state_dict_round_trip_is_exact():
-    """A torch.nn.LSTM state dict goes into both our layers and comes back unchanged, bit for bit."""
+    """A torch.nn.LSTM state dict goes into both our layers (the NumPy one with cell names) and comes
+    back unchanged, bit for bit."""
     ref = reference(3, 4, seed=7)
     sd = ref.state_dict()
     np_layer = numpy_like(ref)
     torch_layer = TorchLSTM(3, 4, dtype=torch.float64)
     torch_layer.load_state_dict(from_torch_nn(sd))
-    for back in (to_torch_nn(np_layer.state_dict()), to_torch_nn(torch_layer.state_dict())):
+    for back in (to_torch_nn(np_layer.state_dict()), torch_layer.state_dict()):
         fresh = torch.nn.LSTM(3, 4, dtype=torch.float64)
         fresh.load_state_dict({k: torch.as_tensor(v) for k, v in back.items()})
         for k, v in sd.items():
@@ -213,10 +215,10 @@ def test_set_forget_bias_sets_the_forget_block_only():
     H = 3
     np_layer = LSTM(2, H, rng=np.random.default_rng(0))
     torch_layer = TorchLSTM(2, H, dtype=torch.float64)
-    before = [np_layer.state_dict(), {k: v.detach().numpy().copy() for k, v in torch_layer.state_dict().items()}]
+    before = [np_layer.state_dict(), from_torch_nn({k: v.detach().numpy().copy() for k, v in torch_layer.state_dict().items()})]
     np_layer.set_forget_bias(1.0)
     torch_layer.set_forget_bias(1.0)
-    after = [np_layer.params, {k: v.detach().numpy() for k, v in torch_layer.state_dict().items()}]
+    after = [np_layer.params, from_torch_nn({k: v.detach().numpy() for k, v in torch_layer.state_dict().items()})]
     keep = np.r_[0:H, 2 * H:4 * H]
     for b, a in zip(before, after):
         np.testing.assert_array_equal(a["bias_ih"][H:2 * H] + a["bias_hh"][H:2 * H], np.ones(H))
@@ -264,13 +266,14 @@ def test_torch_bad_inputs_are_refused_with_a_clear_message():
     X, state = torch.zeros(5, 2, 3), torch.zeros(2, 4)
     with pytest.raises(ValueError, match=r"X must have shape \(T, B, 3\): last axis is 6"):
         lstm(torch.zeros(5, 2, 6))
-    with pytest.raises(ValueError, match=r"h0 must have shape \(B, H\) = \(2, 4\), got \(1, 2, 4\)"):
-        lstm(X, (state[None], state))  # torch.nn.LSTM's layer axis is not ours
-    with pytest.raises(ValueError, match=r"c0 must have shape \(B, H\) = \(2, 4\), got \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"h0 must have shape \(num_layers \* num_directions, B, H\) = \(1, 2, 4\) "
+                                         r"or \(B, H\) = \(2, 4\), got \(2, 2, 4\)"):
+        lstm(X, (torch.zeros(2, 2, 4), state))  # two layers' states into one layer
+    with pytest.raises(ValueError, match=r"c0 must have shape .* = \(1, 2, 4\) or \(B, H\) = \(2, 4\), got \(2, 3\)"):
         lstm(X, (state, torch.zeros(2, 3)))
     with pytest.raises(TypeError, match=r"state0 must be None or a pair \(h0, c0\).*got a single Tensor"):
         lstm(X, state)
-    with pytest.raises(TypeError, match=r"c0 must be a torch.Tensor, got ndarray"):
+    with pytest.raises(TypeError, match=r"c0 must be a floating torch.Tensor of shape \(1, 2, 4\), got ndarray"):
         lstm(X, (state, np.zeros((2, 4))))
     with pytest.raises(TypeError, match=r"X has dtype torch.float64 but the layer's parameters are torch.float32"):
         lstm(X.double())

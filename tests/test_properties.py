@@ -97,9 +97,9 @@ def run_torch(module: torch.nn.Module, kind: str, d: dict[str, np.ndarray], with
           for k in (("h0", "c0") if lstm else ("h0",))}
     if nn_style:
         Y, state = module(X, (s0["h0"][None], s0["c0"][None]) if lstm else s0["h0"][None])
-        state = tuple(s[0] for s in state) if lstm else state[0]
     else:
         Y, state = module(X, None if zero else ((s0["h0"], s0["c0"]) if lstm else s0["h0"]))
+    state = tuple(s[0] for s in state) if lstm else state[0]  # both return torch.nn's (1, B, H)
     finals = {"h_T": state[0], "c_T": state[1]} if lstm else {"h_T": state}
     loss = (Y * torch.tensor(d["dY"])).sum()
     if with_final_grads:

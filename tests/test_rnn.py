@@ -42,8 +42,8 @@ def test_numpy_and_torch_forward_match_torch_nn(T, B, D, H, with_h0, nonlinearit
     with torch.no_grad():
         Y_t, h_t = ours_t(X, h0)
     assert Y_np.shape == (T, B, H) and h_np.shape == (B, H)
-    assert tuple(Y_t.shape) == (T, B, H) and tuple(h_t.shape) == (B, H)
-    for ours_Y, ours_h in ((Y_np, h_np), (Y_t, h_t)):
+    assert tuple(Y_t.shape) == (T, B, H) and tuple(h_t.shape) == (1, B, H)  # torch.nn's (layers, B, H)
+    for ours_Y, ours_h in ((Y_np, h_np), (Y_t, h_t[0])):
         assert rel(ours_Y, Y_ref) < TOL
         assert rel(ours_h, h_ref[0]) < TOL
 
@@ -81,7 +81,7 @@ def test_torch_layer_autograd_matches_torch_nn():
     W = torch.randn(9, 3, 6, dtype=torch.float64)
     (W * ref(X)[0]).sum().backward()
     (W * ours(X)[0]).sum().backward()
-    grads_ref = from_torch_nn({k: p.grad for k, p in ref.named_parameters()})
+    grads_ref = {k: p.grad for k, p in ref.named_parameters()}  # the same names as ours
     for name, p in ours.named_parameters():
         assert rel(p.grad, grads_ref[name]) < TOL, name
 
@@ -118,13 +118,14 @@ def test_torch_layer_on_cuda_matches_cpu():
 
 
 def test_state_dict_round_trip_is_exact(rng):
-    """torch.nn.RNN -> our NumPy layer -> our torch layer -> torch.nn.RNN keeps every bit."""
+    """torch.nn.RNN -> our NumPy layer -> our torch layer (cell names) -> torch.nn.RNN (as it is) keeps every bit."""
     ref = torch.nn.RNN(3, 4, dtype=torch.float64)
     a = rnnbook.numpy.RNN(3, 4)
     a.load_state_dict(from_torch_nn(ref.state_dict()))
     b = rnnbook.torch.RNN(3, 4, dtype=torch.float64)
     b.load_state_dict({k: torch.from_numpy(v) for k, v in a.state_dict().items()})
-    back = to_torch_nn(b.state_dict())
+    back = b.state_dict()
+    assert list(back) == list(ref.state_dict())
     for key, value in ref.state_dict().items():
         assert torch.equal(back[key], value), key
 
@@ -164,9 +165,9 @@ def test_load_state_dict_refuses_non_finite_and_complex_weights():
     good = rnnbook.numpy.RNN(3, 4, rng=np.random.default_rng(0)).state_dict()
     for layer in (rnnbook.numpy.RNN(3, 4), rnnbook.torch.RNN(3, 4, dtype=torch.float64)):
         convert = (lambda v: v) if isinstance(layer, rnnbook.numpy.RNN) else torch.as_tensor
-        for value, error, message in ((np.inf, ValueError, "weight_hh'\\] must be finite, but 1 of"),
-                                      (np.nan, ValueError, "weight_hh'\\] must be finite"),
-                                      (1j, TypeError, "weight_hh'\\] must hold real numbers.*complex")):
+        for value, error, message in ((np.inf, ValueError, "weight_hh(_l0)?'\\] must be finite, but 1 of"),
+                                      (np.nan, ValueError, "weight_hh(_l0)?'\\] must be finite"),
+                                      (1j, TypeError, "weight_hh(_l0)?'\\] must hold real numbers.*complex")):
             W = good["weight_hh"].astype(type(value) if isinstance(value, complex) else np.float64)
             W[0, 0] = value
             with pytest.raises(error, match=message):

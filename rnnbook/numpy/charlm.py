@@ -30,6 +30,7 @@ from rnnbook.numpy.gru import GRU
 from rnnbook.numpy.loss import cross_entropy_with_grad
 from rnnbook.numpy.lstm import LSTM
 from rnnbook.numpy.rnn import RNN
+from rnnbook.state import rename_keys
 
 #: A NumPy recurrent layer the character model can use.
 Layer = RNN | LSTM | GRU
@@ -101,7 +102,8 @@ class CharModel:
 
     @property
     def params(self) -> dict[str, np.ndarray]:
-        """Every parameter, keyed like the torch twin's state dict; the arrays themselves (an
+        """Every parameter, keyed like the torch twin's state dict (with the cell's names:
+        ``recurrent.weight_ih`` for its ``recurrent.weight_ih_l0``); the arrays themselves (an
         optimiser updates them in place)."""
         out = {f"recurrent.{name}": p for name, p in self.recurrent.params.items()}
         out.update({f"head.{name}": p for name, p in self.head.items()})
@@ -119,7 +121,7 @@ class CharModel:
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Load copies of ``state_dict``'s values (NumPy arrays or torch tensors, e.g. the torch
-        twin's ``state_dict()``), keeping the arrays an optimiser holds: values are copied into them.
+        twin's ``state_dict()``, whose ``recurrent.weight_ih_l0`` is our ``recurrent.weight_ih``), keeping the arrays an optimiser holds: values are copied into them.
 
         Raises
         ------
@@ -128,7 +130,7 @@ class CharModel:
         TypeError, ValueError
             If a value is not real, has the wrong shape, or holds NaN or inf.
         """
-        checked = check_state_dict(state_dict, self.param_shapes())
+        checked = check_state_dict(rename_keys(state_dict, "_l0", "", "recurrent."), self.param_shapes())
         for name, p in self.params.items():
             p[...] = as_real_array(f"state_dict[{name!r}]", checked[name], self.dtype)
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from rnnbook.checks import (NoForwardError, as_real_array, check_finite, check_float_dtype, check_rng, check_sequence, check_size,
                             check_state, check_state_dict, param_shapes)
+from rnnbook.state import rename_keys
 
 
 class RecurrentLayer:
@@ -75,8 +76,9 @@ class RecurrentLayer:
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Replace the parameters with copies of ``state_dict``'s (NumPy arrays or torch tensors).
 
-        Use :func:`rnnbook.state.from_torch_nn` first for a ``torch.nn.RNN/LSTM/GRU`` state dict.
-        Integer values are converted to the layer's dtype; nothing else is converted silently.
+        A single-layer ``torch.nn.RNN/LSTM/GRU`` state dict (``weight_ih_l0``, ..., as our torch
+        layers name them too) is taken as it is; for another layer or direction of a deeper one, use
+        :func:`rnnbook.state.from_torch_nn` first. Integer values are converted to the layer's dtype; nothing else is converted silently.
 
         Raises
         ------
@@ -87,7 +89,7 @@ class RecurrentLayer:
         ValueError
             If a value's shape differs from :meth:`param_shapes`, or it holds NaN or inf.
         """
-        checked = check_state_dict(state_dict, self.param_shapes())
+        checked = check_state_dict(rename_keys(state_dict, "_l0", ""), self.param_shapes())
         self.params = {name: as_real_array(f"state_dict[{name!r}]", value, self.dtype) for name, value in checked.items()}
 
     @property

@@ -5,8 +5,9 @@ device, trained by autograd (chapter 5)::
 
     x_t = onehot(c_t),   h_t = layer(x_t, h_{t-1}),   a_t = W_hy h_t + b_y      (charlm-head)
 
-Its state dict (``recurrent.weight_ih``, ..., ``head.weight``, ``head.bias``) is the NumPy model's
-:attr:`~rnnbook.numpy.charlm.CharModel.params`, so weights move between the two unchanged.
+Its state dict (``recurrent.weight_ih_l0``, ..., ``head.weight``, ``head.bias``) is the NumPy model's
+:attr:`~rnnbook.numpy.charlm.CharModel.params` under ``torch.nn``'s layer names (``recurrent.weight_ih``
+there): each model loads the other's state dict as it is, so weights move between the two unchanged.
 :func:`lm_loss` is the step a training loop needs: logits, the mean cross-entropy against the next
 characters, and the final state detached, to carry into the next chunk.
 """
@@ -29,8 +30,8 @@ from rnnbook.torch.rnn import RNN
 
 #: The recurrent cells by name (``"rnn"``, ``"lstm"``, ``"gru"``).
 CELLS: dict[str, type[RecurrentModule]] = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
-#: The carried state: None, a tensor (B, H), or the LSTM's pair (h, c).
-State = Any  # None, a tensor (B, H), or the LSTM's pair (h, c)
+#: The carried state: None, a tensor (1, B, H), or the LSTM's pair (h, c).
+State = Any  # None, a tensor (1, B, H), or the LSTM's pair (h, c)
 
 
 def _check_tokens(name: str, tokens: Any, shape: tuple[int, ...] | None = None) -> Tensor:
@@ -66,7 +67,7 @@ class CharModel(nn.Module):
     >>> model = CharModel(5, 8, "lstm")
     >>> logits, (h, c) = model(torch.zeros(7, 3, dtype=torch.long))
     >>> tuple(logits.shape), tuple(h.shape)
-    ((7, 3, 5), (3, 8))
+    ((7, 3, 5), (1, 3, 8))
     """
 
     def __init__(self, vocab_size: int, hidden_size: int, cell: str = "lstm", *,

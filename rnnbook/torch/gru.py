@@ -1,7 +1,8 @@
 """The GRU as a torch module, built from tensor operations (not ``torch.nn.GRU``).
 
 It computes the equations of chapter 4 exactly like ``rnnbook.numpy.GRU``, in either form, but on
-any device and under autograd. The input projections :math:`W_{i*} x_t + b_{i*}` of all three gate
+any device and under autograd; :meth:`GRU.recurrence` is one layer and direction, and the shared
+:meth:`~rnnbook.torch.layer.RecurrentModule.forward` stacks layers, directions and lengths. The input projections :math:`W_{i*} x_t + b_{i*}` of all three gate
 blocks do not depend on the recurrence, so they are done for all time steps in one matrix product
 before the loop. With ``reset_after=True`` each step then needs one more product,
 ``h @ W_hh.T``, for all three blocks; with ``reset_after=False`` the candidate's product must wait
@@ -18,7 +19,7 @@ from rnnbook.torch.layer import RecurrentModule
 
 
 class GRU(RecurrentModule):
-    """A single-layer GRU with the parameters of ``torch.nn.GRUCell`` (gate blocks ``r, z, n``).
+    """A GRU with the parameters of ``torch.nn.GRU`` (``weight_ih_l0``, ...; gate blocks ``r, z, n``).
 
     Parameters
     ----------
@@ -32,6 +33,8 @@ class GRU(RecurrentModule):
         Inputs and outputs ``(B, T, ·)`` instead of ``(T, B, ·)``.
     device, dtype :
         Where and in what precision the parameters live.
+    num_layers, dropout, bidirectional :
+        As ``torch.nn.GRU`` (see :class:`~rnnbook.torch.layer.RecurrentModule`).
 
     Raises
     ------
@@ -43,43 +46,41 @@ class GRU(RecurrentModule):
     >>> gru = GRU(3, 5)
     >>> Y, h_T = gru(torch.zeros(7, 2, 3))
     >>> tuple(Y.shape), tuple(h_T.shape), tuple(gru.weight_hh.shape)
-    ((7, 2, 5), (2, 5), (15, 5))
+    ((7, 2, 5), (1, 2, 5), (15, 5))
     """
 
     gate_count = 3
 
     def __init__(self, input_size: int, hidden_size: int, reset_after: bool = True,
                  batch_first: bool = False, device: torch.device | str | None = None,
-                 dtype: torch.dtype | None = None) -> None:
+                 dtype: torch.dtype | None = None, *, num_layers: int = 1, dropout: float = 0.0,
+                 bidirectional: bool = False) -> None:
         self.reset_after = check_bool("reset_after", reset_after)
-        super().__init__(input_size, hidden_size, batch_first, device, dtype)
+        super().__init__(input_size, hidden_size, batch_first, device, dtype,
+                         num_layers=num_layers, dropout=dropout, bidirectional=bidirectional)
 
-    def forward(self, X: Tensor, h0: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Run the GRU over a sequence.
+    def recurrence(self, X: Tensor, h: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> Tensor:
+        """Run the GRU over one sequence batch: one layer, one direction.
+
+        :meth:`forward` (in :class:`~rnnbook.torch.layer.RecurrentModule`) calls it for every layer
+        and direction, reversing the inputs for the reverse direction.
 
         Parameters
         ----------
-        X : Tensor, shape (T, B, D), or (B, T, D) if ``batch_first``
-        h0 : Tensor, shape (B, H), optional
-            Zeros if omitted.
+        X : Tensor, shape (T, B, D)
+        h : Tensor, shape (B, H)
+            The initial state :math:`h_0`.
+        W_ih, W_hh, b_ih, b_hh : Tensor
+            This layer's and direction's parameters (gate blocks r, z, n).
 
         Returns
         -------
-        Y : Tensor, shape (T, B, H), or (B, T, H) if ``batch_first``
+        Tensor, shape (T, B, H)
             The states :math:`h_1, \\dots, h_T`.
-        h_T : Tensor, shape (B, H)
-            The final state.
-
-        Raises
-        ------
-        TypeError, ValueError
-            If ``X`` or ``h0`` is not a tensor of the right shape, dtype and device.
         """
-        X, T, B = self._time_major(X)
-        h = self._initial_state(h0, B, X)
         H = self.hidden_size
-        XW = X @ self.weight_ih.T + self.bias_ih  # W_i* x_t + b_i* for every t and gate at once   (T, B, 3H)
-        W_hh_T, b_hh = self.weight_hh.T, self.bias_hh  # (H, 3H), (3H,)
+        XW = X @ W_ih.T + b_ih  # W_i* x_t + b_i* for every t and gate at once   (T, B, 3H)
+        W_hh_T = W_hh.T  # (H, 3H)
         (W_hrz_T, W_hn_T), (b_hrz, b_hn) = W_hh_T.split(2 * H, dim=1), b_hh.split(2 * H)  # r, z blocks | n block
         states = []
         for XW_t in XW.unbind(0):  # one (B, 3H) slice per step, split once: backward stays linear in T
@@ -96,8 +97,7 @@ class GRU(RecurrentModule):
                 n = torch.tanh(XW_n + (r * h) @ W_hn_T + b_hn)  # n_t = tanh(W_in x_t + b_in + W_hn (r_t * h_{t-1}) + b_hn)
             h = (1 - z) * n + z * h  # h_t = (1 - z_t) * n_t + z_t * h_{t-1}
             states.append(h)
-        Y = torch.stack(states)  # (T, B, H)
-        return (Y.transpose(0, 1) if self.batch_first else Y), h
+        return torch.stack(states)  # (T, B, H)
 
     def extra_repr(self) -> str:
         """The sizes and options that ``repr(layer)`` shows, ``reset_after`` included."""

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnbook.checks import (NoForwardError, StateDictError, check_bool, check_finite, check_sequence, check_size,
-                            check_state_pair, given)
+from rnnbook.checks import (NoForwardError, StateDictError, check_bool, check_finite, check_lengths, check_sequence,
+                            check_size, check_state_pair, given)
 from rnnbook.numpy.gru import GRU
 from rnnbook.numpy.lstm import LSTM
 from rnnbook.numpy.rnn import RNN
@@ -38,28 +38,9 @@ from rnnbook.numpy.rnn import RNN
 State = tuple[np.ndarray, ...]
 
 
-def check_lengths(lengths: Any, T: int, B: int) -> np.ndarray:
-    """``lengths`` as an int64 array of shape (B,), each in ``[1, T]``; all ``T`` if None.
-
-    Raises
-    ------
-    TypeError
-        If ``lengths`` is not a sequence of integers (floats such as 3.0 and bools are refused).
-    ValueError
-        If its shape is not (B,), or a length is below 1 or above T.
-    """
-    if lengths is None:
-        return np.full(B, T, dtype=np.int64)
-    if hasattr(lengths, "detach"):  # a torch tensor, as pack_padded_sequence takes
-        lengths = lengths.detach().cpu().numpy()
-    array = np.asarray(lengths)
-    if array.dtype.kind not in "iu":
-        raise TypeError(f"lengths must be integers, one per sequence, got {given(lengths)}")
-    if array.shape != (B,):
-        raise ValueError(f"lengths must have shape (B,) = ({B},), one per sequence of the batch, got shape {array.shape}")
-    if array.min() < 1 or array.max() > T:
-        raise ValueError(f"lengths must be in [1, T] = [1, {T}], got values from {array.min()} to {array.max()}")
-    return array.astype(np.int64)
+def _lengths(lengths: Any, T: int, B: int) -> np.ndarray:
+    """``lengths`` checked to be B ints in ``[1, T]`` (:func:`rnnbook.checks.check_lengths`); all ``T`` if None."""
+    return np.full(B, T, dtype=np.int64) if lengths is None else check_lengths(lengths, B, T)
 
 
 def reverse_padded(X: np.ndarray, lengths: Any = None) -> np.ndarray:
@@ -89,7 +70,7 @@ def reverse_padded(X: np.ndarray, lengths: Any = None) -> np.ndarray:
     if not isinstance(X, np.ndarray) or X.ndim < 2:
         raise TypeError(f"X must be an ndarray of shape (T, B, ...), time-major, got {given(X)}")
     T, B = X.shape[:2]
-    lengths = check_lengths(lengths, T, B)
+    lengths = _lengths(lengths, T, B)
     t = np.arange(T)[:, None]                                 # (T, 1)
     source = np.where(t < lengths, lengths - 1 - t, t)        # (T, B): which step lands at t
     return X[source, np.arange(B)]                            # gathered: out[t, b] = X[source[t, b], b]
@@ -170,7 +151,7 @@ class Direction:
             If ``X``, ``lengths`` or ``state0`` has the wrong type or shape, or holds NaN/inf.
         """
         T, B = check_sequence(X, self.layer.input_size, "X")
-        lengths, X = check_lengths(lengths, T, B), np.asarray(X)
+        lengths, X = _lengths(lengths, T, B), np.asarray(X)
         H = self.layer.hidden_size
         if state0 is None:
             state = tuple(np.zeros((B, H)) for _ in range(self.n_states))
@@ -364,7 +345,7 @@ class Stack:
             If ``X``, ``lengths`` or ``state0`` has the wrong type or shape, or holds NaN/inf.
         """
         T, B = check_sequence(X, self.input_size, "X")
-        lengths = check_lengths(lengths, T, B)
+        lengths = _lengths(lengths, T, B)
         state0 = self._initial_states(state0, B)
         finals: list[State] = []
         inputs = X

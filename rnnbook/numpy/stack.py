@@ -3,7 +3,7 @@
 Chapter 8 builds three things out of :class:`~rnnbook.numpy.RNN`, :class:`~rnnbook.numpy.LSTM` and
 :class:`~rnnbook.numpy.GRU`, without a new line of recurrence (equation labels of chapter 8)::
 
-    one direction over valid steps   h_t = cell(x_t, h_{t-1}) for t < L_b; h_n = h_{L_b}     (deep-lengths)
+    one direction over valid steps   h_t = cell(x_t, h_{t-1}) for t <= L_b; h_n = h_{L_b}    (deep-lengths)
     the reverse direction            the same layer over reverse_padded(X, lengths)          (deep-reverse)
     bidirectional                    y_t = [h_t^fwd ; h_t^bwd]      (T, B, 2H)               (deep-bidir)
     stacking                         layer l reads layer l-1's outputs y_t^(l-1)             (deep-stack)

@@ -19,7 +19,7 @@ import rnnbook.numpy
 import rnnbook.torch
 from rnnbook.checks import StateDictError
 from rnnbook.state import from_torch_nn, join_torch_nn, split_torch_nn
-from tests.conftest import rel
+from tests.conftest import CUDA, rel
 
 TOL = 1e-10
 CELLS = ["RNN", "LSTM", "GRU"]
@@ -111,6 +111,26 @@ def test_packed_parity_with_torch_nn(cell, bidirectional, enforce_sorted, batch_
     Y_unpacked, _ = pad_packed_sequence(Y_packed, batch_first=batch_first, total_length=T)
     assert rel(Y_lengths, Y_unpacked) < TOL
     assert all(rel(a, b) < TOL for a, b in zip(leaves(state_lengths), leaves(state)))
+
+
+@CUDA
+@pytest.mark.parametrize("cell", CELLS)
+def test_packed_parity_on_cuda(cell):
+    """On a GPU (torch.nn then runs cuDNN), float64: the same packed outputs, states and gradients,
+    and ``lengths`` given as a CUDA tensor works too."""
+    ref, ours = pair(cell, seed=7, num_layers=2, bidirectional=True)
+    ref, ours = ref.cuda(), ours.cuda()
+    padded = torch.randn(T, B, D, dtype=f64, device="cuda")
+    X = pack_padded_sequence(padded, torch.tensor(LENGTHS), enforce_sorted=False)
+    X.data.requires_grad_(True)
+    state0 = tuple(s.cuda() for s in leaves(initial_state(cell, 4, requires_grad=False)))
+    state0 = state0 if cell == "LSTM" else state0[0]
+    dY = torch.randn(X.data.shape[0], 2 * H, dtype=f64, device="cuda")
+    dstate = [torch.randn(4, B, H, dtype=f64, device="cuda") for _ in leaves(state0)]
+    compare(run(ours, X, state0, dY, dstate), run(ref, X, state0, dY, dstate))
+    with torch.no_grad():
+        Y, _ = ours(padded, state0, lengths=torch.tensor(LENGTHS, device="cuda"))
+        assert Y.device.type == "cuda" and torch.all(Y[LENGTHS[1]:, 1] == 0)
 
 
 @pytest.mark.parametrize("cell", CELLS)

@@ -249,7 +249,7 @@ class RecurrentModule(nn.Module):
                 steps = steps if isinstance(steps, tuple) else (steps,)  # every step's h (and c): (T, B, H) each
                 finals.append(tuple(_last_valid(s, lengths) for s in steps))
                 outputs.append(_reverse(steps[0], index) if reverse else steps[0])  # back in time order
-            layer_input = torch.cat(outputs, dim=2)  # (T, B, num_directions * H)
+            layer_input = torch.cat(outputs, dim=2) if self.bidirectional else outputs[0]  # (T, B, num_directions * H)
             if k < self.num_layers - 1 and self.dropout > 0:
                 layer_input = F.dropout(layer_input, self.dropout, self.training)
         Y = layer_input

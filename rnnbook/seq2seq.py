@@ -290,7 +290,8 @@ class Seq2Seq(nn.Module):
         """One decoder step (eq. ``s2s-dec``): ``y_prev`` (B,) ids -> logits (B, V), ``s_t`` (B, H), ``alpha_t`` (S, B)."""
         c, alpha = self.attend(s_prev, memory)
         x = torch.cat([self.tgt_embed(y_prev), c], dim=1)  # [emb(y_{t-1}); c_t]   (B, E + H)
-        _, s = self.decoder(x[None], s_prev)               # s_t = GRU_dec(x, s_{t-1})
+        _, s_n = self.decoder(x[None], s_prev)             # s_t = GRU_dec(x, s_{t-1})
+        s = s_n[0]                                         # final states come as (layers, B, H): one layer
         return self.head(torch.cat([s, c], dim=1)), s, alpha
 
     def forward(self, src: Tensor, src_len: Tensor, tgt: Tensor) -> tuple[Tensor, Tensor]:

@@ -14,12 +14,15 @@ reported as not implemented yet. A checker runs in well under a second.
 - chapter 5: :func:`check_top_p_filter`
 - chapter 6: :func:`check_windows`
 - chapter 7: :func:`check_adding_target`
+- chapter 8: :func:`check_reverse_padded`
 - chapter 9: :func:`check_last_valid`
 - chapter 10: :func:`check_additive_attention`
+- chapter 11: :func:`check_gru_step_cost`
 """
 
 from rnnbook.exercises.classify import check_last_valid
 from rnnbook.exercises.core import Verdict
+from rnnbook.exercises.deep import check_reverse_padded
 from rnnbook.exercises.forecast import check_windows
 from rnnbook.exercises.gru import check_gru_step_backward, check_gru_step_forward
 from rnnbook.exercises.lstm import check_lstm_step_backward
@@ -27,15 +30,18 @@ from rnnbook.exercises.memory import check_adding_target
 from rnnbook.exercises.rnn import check_rnn_backward, check_rnn_step_backward, check_rnn_step_forward
 from rnnbook.exercises.sampling import check_top_p_filter
 from rnnbook.exercises.seq2seq import check_additive_attention
+from rnnbook.exercises.speed import check_gru_step_cost
 
 __all__ = [
     "Verdict",
     "check_adding_target",
     "check_additive_attention",
     "check_gru_step_backward",
+    "check_gru_step_cost",
     "check_gru_step_forward",
     "check_last_valid",
     "check_lstm_step_backward",
+    "check_reverse_padded",
     "check_rnn_backward",
     "check_rnn_step_backward",
     "check_rnn_step_forward",

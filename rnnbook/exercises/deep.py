@@ -41,7 +41,7 @@ def _variant(X: np.ndarray, lengths: np.ndarray, *, shift: int = 0, padding: str
     return {"X_rev": out}
 
 
-#: The wrong answers :func:`~rnnbook.exercises.deep.check_reverse_padded` recognises.
+#: The wrong answers :func:`~rnnbook.exercises.check_reverse_padded` recognises.
 MISTAKES = (
     Mistake("whole_padded_sequence_flipped", "the whole padded time axis is reversed (X[::-1]), so a short "
             "sequence starts on its padding; reverse only each sequence's first lengths[b] steps.",

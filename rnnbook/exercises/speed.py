@@ -57,7 +57,7 @@ def gru_step_cost(B: int, D: int, H: int, itemsize: int, *, gates: int = 3, fact
     return flops, elements * (itemsize if bytes_per_element else 1)
 
 
-#: The wrong answers :func:`check_gru_step_cost` recognises.
+#: The wrong answers :func:`~rnnbook.exercises.check_gru_step_cost` recognises.
 MISTAKES = (
     CostMistake("no_factor_two", "a multiply-add is two floating-point operations: the product of a (B, H) and an "
             "(H, 3H) matrix takes 2 * B * H * 3H FLOPs.", lambda *a: gru_step_cost(*a, factor=1)),
@@ -98,7 +98,7 @@ def check_gru_step_cost(fn: Callable[[int, int, int, int], Any], verbose: bool =
     Returns
     -------
     Verdict
-        True if ``fn`` returns the reference's two integers on every case of :data:`CASES`; else
+        True if ``fn`` returns the reference's two integers on every case of :data:`~rnnbook.exercises.speed.CASES`; else
         the first case where it differs, and the likely mistake.
 
     Raises

@@ -55,8 +55,8 @@ def triton_cells(device: torch.device) -> Cells:
 @functools.cache
 def _kernels(interpret: bool) -> dict[str, Any]:
     """Define the kernels (Triton reads TRITON_INTERPRET when it decorates them) and their launchers."""
-    import triton  # type: ignore[import-not-found, unused-ignore]
-    import triton.language as tl  # type: ignore[import-not-found, unused-ignore]
+    import triton  # type: ignore[import-not-found, import-untyped, unused-ignore]
+    import triton.language as tl  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
     @triton.jit
     def lstm_fwd(a, c_prev, gates, c_out, h_out, n, H, C: tl.constexpr, BLOCK: tl.constexpr):

@@ -145,9 +145,18 @@ def test_colab_button_opens_the_reader_notebook(chapter):
 
 
 def _texts(cell: nbformat.NotebookNode, sanitize: list[tuple[re.Pattern[str], str]]) -> list[str]:
-    """What nbval compares, as text: streams, text/plain results and errors, sanitized."""
+    """What nbval compares, as text: streams, text/plain results and errors, sanitized.
+
+    Consecutive writes to one stream are joined first: how a kernel cuts a stream into messages
+    depends on timing (on a busy machine one print's newline can arrive as a message of its own)."""
     out = []
+    outputs: list[nbformat.NotebookNode] = []
     for o in cell.outputs:
+        if o.output_type == "stream" and outputs and outputs[-1].output_type == "stream" and outputs[-1].name == o.name:
+            outputs[-1] = nbformat.from_dict({**outputs[-1], "text": outputs[-1].text + o.text})
+        else:
+            outputs.append(o)
+    for o in outputs:
         if o.output_type == "stream":
             text = o.text
         elif o.output_type in ("execute_result", "display_data"):

@@ -63,7 +63,7 @@ def parity(cell: str, impl: str, T: int, B: int, D: int, H: int, device: str = "
     weights = [torch.randn(T, B, H, dtype=torch.float64, device=device)]
     weights += [torch.randn(B, H, dtype=torch.float64, device=device) for _ in range(n_states)]
     outs_ref, grads_ref = run(ref, cell, X, states, weights, nn_states=True)
-    outs, grads = run(ours, cell, X, states, weights, nn_states=False)
+    outs, grads = run(ours, cell, X, states, weights, nn_states=True)  # states as torch.nn's, (1, B, H)
     assert set(grads) == set(grads_ref)
     return max([rel(a, b) for a, b in zip(outs, outs_ref)] + [rel(grads[k], grads_ref[k]) for k in grads_ref])
 
@@ -165,7 +165,19 @@ def test_batch_first_and_zero_states() -> None:
         ours = LadderLSTM(3, 4, impl=impl, batch_first=True, dtype=torch.float64)
         ours.load_state_dict(ref.state_dict())
         Y, (h, c) = ours(X)
-        assert Y.shape == (2, 5, 4) and max(rel(Y, Y_ref), rel(h, h_ref[0]), rel(c, c_ref[0])) < TOL
+        assert Y.shape == (2, 5, 4) and h.shape == c.shape == (1, 2, 4)  # torch.nn's (layers, B, H)
+        assert max(rel(Y, Y_ref), rel(h, h_ref), rel(c, c_ref)) < TOL
+
+
+def test_initial_states_with_or_without_the_layer_axis() -> None:
+    """An initial state given as torch.nn's (1, B, H) or as (B, H) is the same state."""
+    torch.manual_seed(3)
+    X, h0, c0 = (torch.randn(*shape, dtype=torch.float64) for shape in ((4, 2, 3), (2, 5), (2, 5)))
+    lstm, gru = LadderLSTM(3, 5, dtype=torch.float64), LadderGRU(3, 5, dtype=torch.float64)
+    Y1, (h1, c1) = lstm(X, (h0, c0))
+    Y2, (h2, c2) = lstm(X, (h0[None], c0[None]))
+    assert torch.equal(Y1, Y2) and torch.equal(h1, h2) and torch.equal(c1, c2) and h1.shape == (1, 2, 5)
+    assert torch.equal(gru(X, h0)[1], gru(X, h0[None])[1])
 
 
 def test_rungs_listed_in_order() -> None:
@@ -207,8 +219,9 @@ def test_wrong_shapes_are_named(impl: str) -> None:
         gru(torch.zeros(2, 3))
     with pytest.raises(ValueError, match=r"h0 must have shape \(B, H\) = \(2, 4\), got \(2, 5\)"):
         gru(torch.zeros(6, 2, 3), torch.zeros(2, 5))
-    with pytest.raises(ValueError, match=r"c0 must have shape \(B, H\) = \(2, 4\), got \(1, 2, 4\)"):
-        lstm(torch.zeros(6, 2, 3), (torch.zeros(2, 4), torch.zeros(1, 2, 4)))
+    with pytest.raises(ValueError, match=r"c0 must have shape \(1, B, H\) = \(1, 2, 4\) or \(B, H\) for this "
+                                         r"one-layer, one-direction layer, got \(2, 2, 4\)"):
+        lstm(torch.zeros(6, 2, 3), (torch.zeros(2, 4), torch.zeros(2, 2, 4)))
     with pytest.raises(TypeError, match=r"state0 must be None or a pair \(h0, c0\)"):
         lstm(torch.zeros(6, 2, 3), torch.zeros(2, 4))  # type: ignore[arg-type]
 

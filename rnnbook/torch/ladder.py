@@ -133,8 +133,14 @@ class LadderLayer(nn.Module):
         return X.contiguous(), T, B
 
     def _state(self, s: Any, B: int, like: Tensor, name: str) -> Tensor:
+        """An initial state as (B, H): given as ``torch.nn``'s (1, B, H) or as (B, H); zeros if None."""
         if s is None:
             return like.new_zeros(B, self.hidden_size)
+        if isinstance(s, Tensor) and s.dim() == 3:
+            if s.shape[0] != 1:
+                raise ValueError(f"{name} must have shape (1, B, H) = (1, {B}, {self.hidden_size}) or (B, H) for "
+                                 f"this one-layer, one-direction layer, got {tuple(s.shape)}")
+            s = s[0]
         self._check(s, name, B)
         return s
 
@@ -205,7 +211,7 @@ class LadderLSTM(LadderLayer):
     >>> _ = lstm.load_state_dict(ref.state_dict())
     >>> Y, (h_T, c_T) = lstm(torch.zeros(7, 2, 3))
     >>> tuple(Y.shape), tuple(h_T.shape)
-    ((7, 2, 5), (2, 5))
+    ((7, 2, 5), (1, 2, 5))
     """
 
     gate_count = 4
@@ -216,13 +222,13 @@ class LadderLSTM(LadderLayer):
         Parameters
         ----------
         X : Tensor, shape (T, B, D), or (B, T, D) if ``batch_first``
-        state0 : pair of Tensor (h0, c0), each of shape (B, H), optional
-            Zeros if omitted (``torch.nn.LSTM``'s states without the layer axis).
+        state0 : pair of Tensor (h0, c0), each of shape (1, B, H) (``torch.nn.LSTM``'s) or (B, H), optional
+            Zeros if omitted.
 
         Returns
         -------
         Y : Tensor, shape (T, B, H), or (B, T, H) if ``batch_first``
-        (h_T, c_T) : pair of Tensor, each of shape (B, H)
+        (h_T, c_T) : pair of Tensor, each of shape (1, B, H), as ``torch.nn.LSTM`` and ``rnnbook.torch.LSTM``
 
         Raises
         ------
@@ -242,7 +248,7 @@ class LadderLSTM(LadderLayer):
             Y, h, c = self._graphed(lambda *a: LSTMFunction.apply(*a, EAGER), (X, h0, c0, *params))
         else:  # handwritten, fused, triton
             Y, h, c = LSTMFunction.apply(X, h0, c0, *params, self._cells(X.device))
-        return self._output(Y), (h, c)
+        return self._output(Y), (h[None], c[None])
 
 
 class LadderGRU(LadderLayer):
@@ -256,7 +262,7 @@ class LadderGRU(LadderLayer):
     >>> _ = gru.load_state_dict(torch.nn.GRU(3, 5).state_dict())
     >>> Y, h_T = gru(torch.zeros(7, 2, 3))
     >>> tuple(Y.shape), tuple(h_T.shape)
-    ((7, 2, 5), (2, 5))
+    ((7, 2, 5), (1, 2, 5))
     """
 
     gate_count = 3
@@ -267,13 +273,13 @@ class LadderGRU(LadderLayer):
         Parameters
         ----------
         X : Tensor, shape (T, B, D), or (B, T, D) if ``batch_first``
-        h0 : Tensor, shape (B, H), optional
+        h0 : Tensor, shape (1, B, H) (``torch.nn.GRU``'s) or (B, H), optional
             Zeros if omitted.
 
         Returns
         -------
         Y : Tensor, shape (T, B, H), or (B, T, H) if ``batch_first``
-        h_T : Tensor, shape (B, H)
+        h_T : Tensor, shape (1, B, H), as ``torch.nn.GRU`` and ``rnnbook.torch.GRU``
 
         Raises
         ------
@@ -291,7 +297,7 @@ class LadderGRU(LadderLayer):
             Y, h = self._graphed(lambda *a: GRUFunction.apply(*a, EAGER), (X, h0, *params))
         else:  # handwritten, fused, triton
             Y, h = GRUFunction.apply(X, h0, *params, self._cells(X.device))
-        return self._output(Y), h
+        return self._output(Y), h[None]
 
 
 # --- rungs 1 and 2: loops under autograd ------------------------------------------------------------

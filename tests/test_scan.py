@@ -107,12 +107,16 @@ def test_log_scan_bad_input():
         ts.log_scan(x, x, torch.zeros(3))
 
 
+@pytest.mark.parametrize("scale", [1.0, 30.0])
 @pytest.mark.parametrize("cell", [ts.MinGRU, ts.MinLSTM])
-def test_modes_agree_with_gradients(cell):
+def test_modes_agree_with_gradients(cell, scale):
     """Sequential (step by step) and parallel (log-space scan) minGRU/minLSTM agree in float64: outputs,
-    final state and the gradients of a loss with respect to inputs, h0 and every parameter."""
+    final state and the gradients of a loss with respect to inputs, h0 and every parameter; also with
+    saturated gates (weights scaled by 30: pre-activations far beyond softplus's linear threshold of 20)."""
     torch.manual_seed(0)
     layer = cell(3, 5, dtype=torch.float64)
+    with torch.no_grad():
+        layer.linear.weight.mul_(scale)
     X = torch.randn(40, 2, 3, dtype=torch.float64, requires_grad=True)
     h0 = (torch.rand(1, 2, 5, dtype=torch.float64) + 0.1).requires_grad_()
     w = torch.randn(40, 2, 5, dtype=torch.float64)

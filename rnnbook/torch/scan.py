@@ -37,8 +37,9 @@ def g(x: Tensor) -> Tensor:
 
 
 def log_g(x: Tensor) -> Tensor:
-    """``log g(x)``, computed without forming ``g(x)`` for negative ``x`` (``log sigmoid(x) = -softplus(-x)``)."""
-    return torch.where(x >= 0, torch.log(F.relu(x) + 0.5), -F.softplus(-x))
+    """``log g(x)``, computed without forming ``g(x)`` for negative ``x`` (``F.logsigmoid``, exact for any ``x``;
+    ``-F.softplus(-x)`` would not be: softplus turns linear above 20, an error of ``e^-20`` there)."""
+    return torch.where(x >= 0, torch.log(F.relu(x) + 0.5), F.logsigmoid(x))
 
 
 def linear_recurrence(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Tensor:
@@ -177,8 +178,8 @@ class MinGRU(_MinRNN):
 
     def coefficients(self, X: Tensor) -> tuple[Tensor, Tensor]:
         k, h_tilde = self.linear(X).chunk(2, dim=-1)         # (T, B, H) each
-        log_z = -F.softplus(-k)                               # log z_t = log sigmoid(k_t)
-        log_a = -F.softplus(k)                                # log (1 - z_t)
+        log_z = F.logsigmoid(k)                               # log z_t = log sigmoid(k_t)
+        log_a = F.logsigmoid(-k)                              # log (1 - z_t) = log sigmoid(-k_t)
         return log_a, log_z + log_g(h_tilde)                  # b_t = z_t g(h~_t)
 
     def step(self, x: Tensor, h: Tensor) -> Tensor:
@@ -204,9 +205,9 @@ class MinLSTM(_MinRNN):
 
     def coefficients(self, X: Tensor) -> tuple[Tensor, Tensor]:
         f_pre, i_pre, h_tilde = self.linear(X).chunk(3, dim=-1)   # (T, B, H) each
-        diff = F.softplus(-f_pre) - F.softplus(-i_pre)             # log i_t - log f_t
-        log_f = -F.softplus(diff)                                  # log f'_t = log f_t - log (f_t + i_t)
-        log_i = -F.softplus(-diff)                                 # log i'_t
+        diff = F.logsigmoid(i_pre) - F.logsigmoid(f_pre)           # log i_t - log f_t
+        log_f = F.logsigmoid(-diff)                                # log f'_t = log f_t - log (f_t + i_t) = log sigmoid(-diff)
+        log_i = F.logsigmoid(diff)                                 # log i'_t
         return log_f, log_i + log_g(h_tilde)
 
     def step(self, x: Tensor, h: Tensor) -> Tensor:

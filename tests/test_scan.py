@@ -129,8 +129,8 @@ def test_modes_agree_with_gradients(cell, scale):
     (Ys, hs, gs), (Yp, hp, gp) = results["sequential"], results["parallel"]
     torch.testing.assert_close(Yp, Ys, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(hp, hs, rtol=1e-10, atol=1e-12)
-    for a, b in zip(gp, gs):
-        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+    for a, b in zip(gp, gs):   # entries near zero from cancelling saturated terms: absolute tolerance 1e-12 of the largest
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12 * float(b.abs().max()) + 1e-15)
     assert (Ys > 0).all()                                   # g keeps the state positive
 
 

@@ -50,8 +50,8 @@ def linear_recurrence(a: Tensor, b: Tensor, h0: Tensor | None = None) -> Tensor:
     _check_pair("a", a, "b", b)
     h = torch.zeros_like(b[0]) if h0 is None else h0
     out = []
-    for t in range(a.shape[0]):
-        h = a[t] * h + b[t]          # h_t = a_t h_{t-1} + b_t
+    for a_t, b_t in zip(a.unbind(0), b.unbind(0)):   # unbind: its backward is one stack, not T full-size zero tensors
+        h = a_t * h + b_t                               # h_t = a_t h_{t-1} + b_t
         out.append(h)
     return torch.stack(out)
 
@@ -146,7 +146,7 @@ class _MinRNN(nn.Module):
         else:
             h = torch.zeros(X.shape[1], self.hidden_size, dtype=X.dtype, device=X.device) if h0 is None else h0[0]
             out = []
-            for x in X:                                                          # x_t (B, D)
+            for x in X.unbind(0):                                                # x_t (B, D)
                 h = self.step(x, h)
                 out.append(h)
             Y = torch.stack(out)

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from rnnbook.checks import check_option, check_size, given
 
-#: The two ways of running a layer: step by step, or one scan over the whole sequence.
+#: The two ways of running a layer (step by step, or one scan over the whole sequence).
 MODES = ("sequential", "parallel")
 
 
@@ -97,8 +97,9 @@ def _check_pair(name_a: str, a: object, name_b: str, b: object) -> None:
         raise ValueError(f"{name_a} and {name_b} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
 
 
-class _MinRNN(nn.Module):
-    """What minGRU and minLSTM share: one input projection, the two modes, and the checks."""
+class MinRNN(nn.Module):
+    """What minGRU and minLSTM share (one input projection, the two modes, the checks); subclasses define
+    :meth:`coefficients` and :meth:`step`."""
 
     n_blocks = 2
 
@@ -160,7 +161,7 @@ class _MinRNN(nn.Module):
         return f"{self.input_size}, {self.hidden_size}, mode={self.mode!r}"
 
 
-class MinGRU(_MinRNN):
+class MinGRU(MinRNN):
     """minGRU (Feng et al., 2024): ``h_t = (1 - z_t) h_{t-1} + z_t g(h~_t)``, gates from ``x_t`` alone.
 
     ``linear`` maps ``x_t`` to the stacked pre-activations ``(k_t, h~_t)`` (2H), ``z_t = sigmoid(k_t)``.
@@ -188,7 +189,7 @@ class MinGRU(_MinRNN):
         return (1 - z) * h + z * g(h_tilde)                   # h_t = (1 - z_t) h_{t-1} + z_t g(h~_t)
 
 
-class MinLSTM(_MinRNN):
+class MinLSTM(MinRNN):
     """minLSTM (Feng et al., 2024): ``h_t = f'_t h_{t-1} + i'_t g(h~_t)`` with ``f', i' = f, i / (f + i)``.
 
     ``linear`` maps ``x_t`` to the stacked pre-activations of ``f_t, i_t, h~_t`` (3H). The normalised
@@ -217,7 +218,7 @@ class MinLSTM(_MinRNN):
 
 
 #: The parallel cells by name.
-MIN_CELLS: dict[str, type[_MinRNN]] = {"mingru": MinGRU, "minlstm": MinLSTM}
+MIN_CELLS: dict[str, type[MinRNN]] = {"mingru": MinGRU, "minlstm": MinLSTM}
 
 
 class MinCharModel(nn.Module):

@@ -201,3 +201,36 @@ def test_min_char_model_parameters_and_modes():
     assert logits.shape == (9, 3, 10) and state.shape == (1, 3, 8)
     assert sum(p.numel() for p in model.recurrent.parameters()) == 3 * (10 * 8 + 8)
     assert sum(p.numel() for p in ts.MinGRU(10, 8).parameters()) == 2 * (10 * 8 + 8)
+
+
+def test_numpy_mingru_against_torch_and_finite_differences():
+    """rnnbook.numpy.mingru (hand-written backward, eq. scan-mingru) against rnnbook.torch.scan.MinGRU in
+    both modes, float64: states and every gradient; one weight entry also by central differences."""
+    from rnnbook.numpy.mingru import mingru_backward, mingru_forward
+
+    torch.manual_seed(3)
+    layer = ts.MinGRU(4, 5, dtype=torch.float64)
+    with torch.no_grad():
+        layer.linear.weight.mul_(3.0)          # both branches of g and saturated gates occur
+    params = {"weight": layer.linear.weight.detach().numpy().copy(), "bias": layer.linear.bias.detach().numpy().copy()}
+    X = torch.randn(25, 3, 4, dtype=torch.float64, requires_grad=True)
+    h0 = (torch.rand(1, 3, 5, dtype=torch.float64) + 0.1).requires_grad_()
+    dh = np.random.default_rng(0).normal(size=(25, 3, 5))
+    h, cache = mingru_forward(params, X.detach().numpy(), h0[0].detach().numpy())
+    dX, dh0, grads = mingru_backward(params, dh, cache)
+    for mode in ts.MODES:
+        layer.mode = mode
+        Y, _ = layer(X, h0)
+        gX, gh0, gW, gb = torch.autograd.grad((Y * torch.from_numpy(dh)).sum(), [X, h0, *layer.parameters()])
+        np.testing.assert_allclose(h, Y.detach().numpy(), rtol=1e-11, atol=1e-13)
+        for ours, theirs in ((dX, gX), (dh0, gh0[0]), (grads["weight"], gW), (grads["bias"], gb)):
+            np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-9, atol=1e-11)
+    eps, (i, j) = 1e-6, (7, 2)
+    loss = lambda p: float((mingru_forward(p, X.detach().numpy(), h0[0].detach().numpy())[0] * dh).sum())
+    plus = {k: v.copy() for k, v in params.items()}
+    minus = {k: v.copy() for k, v in params.items()}
+    plus["weight"][i, j] += eps
+    minus["weight"][i, j] -= eps
+    assert (loss(plus) - loss(minus)) / (2 * eps) == pytest.approx(grads["weight"][i, j], rel=1e-6, abs=1e-8)
+    with pytest.raises(ValueError, match=r"X must be an array of shape \(T, B, 4\)"):
+        mingru_forward(params, np.zeros((3, 2, 5)), np.ones((2, 5)))

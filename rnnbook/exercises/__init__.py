@@ -18,6 +18,7 @@ reported as not implemented yet. A checker runs in well under a second.
 - chapter 9: :func:`check_last_valid`
 - chapter 10: :func:`check_additive_attention`
 - chapter 11: :func:`check_gru_step_cost`
+- chapter 12: :func:`check_hillis_steele`
 """
 
 from rnnbook.exercises.classify import check_last_valid
@@ -29,6 +30,7 @@ from rnnbook.exercises.lstm import check_lstm_step_backward
 from rnnbook.exercises.memory import check_adding_target
 from rnnbook.exercises.rnn import check_rnn_backward, check_rnn_step_backward, check_rnn_step_forward
 from rnnbook.exercises.sampling import check_top_p_filter
+from rnnbook.exercises.scan import check_hillis_steele
 from rnnbook.exercises.seq2seq import check_additive_attention
 from rnnbook.exercises.speed import check_gru_step_cost
 
@@ -39,6 +41,7 @@ __all__ = [
     "check_gru_step_backward",
     "check_gru_step_cost",
     "check_gru_step_forward",
+    "check_hillis_steele",
     "check_last_valid",
     "check_lstm_step_backward",
     "check_reverse_padded",

@@ -22,7 +22,6 @@ Results go to ``benchmarks/results/ladder_<device>_<size>.{json,md,png}`` with t
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 import time
@@ -32,8 +31,8 @@ from pathlib import Path
 import torch
 
 import rnnbook.torch
-from harness import RESULTS, load_average, sync, peak_mib, provenance_info, save_results, saved_bytes, set_tf32, time_interleaved
-from rnnbook.device import describe, get_device
+from harness import bench_device, bench_parser, load_average, peak_mib, provenance_info, save_figure, save_results, saved_bytes, set_tf32, sync, time_interleaved
+from rnnbook.device import describe
 from rnnbook.state import from_torch_nn
 
 #: Named sizes as (T, B, D, H) lists. "cpu-target" is the CPU target of issue 13; "reference" is PyTorch's
@@ -165,14 +164,11 @@ def plot_ratios(rows: list[dict], path: Path) -> None:
     ax.set_ylabel("fwd+bwd time / torch.nn")
     ax.set_title("The ladder against torch.nn (lower is faster)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
+    parser = bench_parser(__doc__, repeats=5)
     parser.add_argument("--size", choices=sorted(SIZES), default=None,
                         help="named sizes (default: cpu-target on a CPU, reference and flashrnn on a GPU)")
     parser.add_argument("--sweep-T", default=None, metavar="T1,T2,...",
@@ -186,14 +182,9 @@ def main() -> None:
                         help="default float32; flashrnn: bfloat16 (16-bit is for GPUs)")
     parser.add_argument("--tf32", choices=("off", "on"), default="off",
                         help="TF32 for cuDNN and cuBLAS alike (default off: full float32 on both sides)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per contender (median)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed calls per contender first")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    parser.add_argument("--label", default="", help="appended to the result file's name")
-    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    device = get_device(args.device)
-    torch.set_num_threads(args.threads)
+    device = bench_device(args)
     tf32 = set_tf32(args.tf32 == "on")
     print(f"device: {describe(device)}; TF32: {tf32}", file=sys.stderr)
     cells = [c.strip() for c in args.cells.split(",")]

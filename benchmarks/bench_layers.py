@@ -22,16 +22,14 @@ what carries over between machines.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 
 import rnnbook.torch
-from harness import RESULTS, interleaved_median_ms, load_average, peak_mib, provenance, save_table, to_markdown
-from rnnbook.device import describe, get_device
+from harness import bench_device, bench_parser, interleaved_median_ms, load_average, peak_mib, provenance, save_table, to_markdown
+from rnnbook.device import describe
 from rnnbook.state import from_torch_nn
 
 CELLS = ("RNN", "LSTM", "GRU")
@@ -92,21 +90,15 @@ def sweep_row(T: int, B: int, D: int, H: int, device: torch.device, repeats: int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
+    parser = bench_parser(__doc__, repeats=10)
     parser.add_argument("--T", type=int, default=100, help="sequence length")
     parser.add_argument("--sweep-T", default=None, metavar="T1,T2,...",
                         help="time forward+backward at each of these sequence lengths instead")
     parser.add_argument("--B", type=int, default=64, help="batch size")
     parser.add_argument("--D", type=int, default=None, help="input size (default: H)")
     parser.add_argument("--H", type=int, default=256, help="hidden size")
-    parser.add_argument("--repeats", type=int, default=10, help="timed repeats per contender (median)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    parser.add_argument("--label", default="", help="appended to the result file's name")
-    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    device = get_device(args.device)
-    torch.set_num_threads(args.threads)
+    device = bench_device(args)
     D = args.D or args.H
     load_before = load_average()
     sizes = f"B={args.B}, D={D}, H={args.H}, float32, median of {args.repeats} interleaved repeats"

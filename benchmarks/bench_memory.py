@@ -21,7 +21,6 @@ Results go to ``benchmarks/results/memory_<device>_B<B>_H<H>.{json,md,png}`` wit
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
@@ -29,8 +28,8 @@ from pathlib import Path
 import torch
 
 import rnnbook.torch
-from harness import RESULTS, load_average, peak_mib, provenance_info, save_results, saved_bytes, set_tf32, time_interleaved
-from rnnbook.device import describe, get_device
+from harness import bench_device, bench_parser, load_average, peak_mib, provenance_info, save_figure, save_results, saved_bytes, set_tf32, time_interleaved
+from rnnbook.device import describe
 from rnnbook.torch.recompute import recompute_forward
 
 MiB = 2**20
@@ -79,25 +78,17 @@ def plot_memory(rows: list[dict], path: Path) -> None:
     ax.set_ylabel("activations held (MiB)")
     ax.set_title("Training memory against T, with and without recomputation")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
+    parser = bench_parser(__doc__, repeats=3)
     parser.add_argument("--T", default="100,200,400,800,1600", help="comma-separated sequence lengths")
     parser.add_argument("--B", type=int, default=16, help="batch size")
     parser.add_argument("--H", type=int, default=128, help="hidden and input size")
     parser.add_argument("--chunk", type=int, default=50, help="the fixed chunk length K (steps)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats per way (median)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    parser.add_argument("--label", default="", help="appended to the result file's name")
-    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    device = get_device(args.device)
-    torch.set_num_threads(args.threads)
+    device = bench_device(args)
     set_tf32(False)
     load_before = load_average()
     rows = []

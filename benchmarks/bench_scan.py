@@ -21,14 +21,13 @@ on a GPU); the speedups are ratios within one run. Results go to
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import torch
 
-from harness import RESULTS, load_average, provenance_info, save_results, set_tf32, time_interleaved
-from rnnbook.device import describe, get_device
+from harness import bench_device, bench_parser, load_average, provenance_info, save_figure, save_results, set_tf32, time_interleaved
+from rnnbook.device import describe
 from rnnbook.torch.scan import MinGRU, linear_recurrence
 
 CPU_T = (64, 256, 1024, 4096)
@@ -76,26 +75,18 @@ def plot_times(rows: list[dict], path: Path) -> None:
     ax.set(xlabel="sequence length T (steps)", ylabel="forward+backward time (ms)",
            title="minGRU: sequential loop against parallel scan")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
+    parser = bench_parser(__doc__, repeats=3)
     parser.add_argument("--T", default=None, metavar="T1,T2,...",
                         help=f"lengths (default {CPU_T} on a CPU, {GPU_T} on a GPU)")
     parser.add_argument("--B", type=int, default=16, help="batch size")
     parser.add_argument("--H", type=int, default=128, help="hidden and input size")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats per contender (median)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed calls per contender first")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    parser.add_argument("--label", default="", help="appended to the result file's name")
-    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    device = get_device(args.device)
-    torch.set_num_threads(args.threads)
+    device = bench_device(args)
     tf32 = set_tf32(False)
     print(f"device: {describe(device)}; TF32: {tf32}", file=sys.stderr)
     lengths = [int(t) for t in args.T.split(",")] if args.T else list(CPU_T if device.type == "cpu" else GPU_T)

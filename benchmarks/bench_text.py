@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from harness import RESULTS, interleaved_median_ms, load_average, provenance, save_table, to_markdown
+from harness import bench_parser, interleaved_median_ms, load_average, provenance, save_table, to_markdown
 from rnnbook.device import describe, get_device
 from rnnbook.numpy.charlm import CharModel
 from rnnbook.numpy.clip import clip_grad_norm
@@ -159,15 +158,10 @@ def batched_torch(ids: np.ndarray, V: int, H: int, T: int, B: int, device: torch
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = bench_parser(__doc__, repeats=20, device_help="the accelerator to add: cuda or mps (default: any there is)")
     parser.add_argument("--H", type=int, default=100, help="hidden size (min-char-rnn: 100)")
     parser.add_argument("--T", type=int, default=25, help="characters per chunk (min-char-rnn: 25)")
     parser.add_argument("--B", type=int, default=128, help="parallel streams of the batched contenders")
-    parser.add_argument("--repeats", type=int, default=20, help="timed steps per contender (median)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    parser.add_argument("--device", default=None, help="the accelerator to add: cuda or mps (default: any there is)")
-    parser.add_argument("--label", default="", help="appended to the result file's name")
-    parser.add_argument("--out", type=Path, default=RESULTS)
     # make bench passes the layer benchmark's options to every script: accept and ignore those
     parser.add_argument("--D", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--sweep-T", default=None, help=argparse.SUPPRESS)

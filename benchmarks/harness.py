@@ -13,6 +13,7 @@ Ratios measured in one run, not absolute times, are what carries over between ma
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -31,10 +32,39 @@ import numpy as np
 import torch
 
 import rnnbook
-from rnnbook.device import describe
+from rnnbook.device import describe, get_device
 from rnnbook.torch.recompute import saved_bytes  # noqa: F401  (the memory measure, re-exported for the scripts)
 
 RESULTS = Path(__file__).parent / "results"
+
+
+def bench_parser(doc: str, repeats: int, device_help: str = "cuda, mps or cpu (default: the best available)"
+                 ) -> argparse.ArgumentParser:
+    """The options every benchmark script takes, its own to be added: ``--device``, ``--repeats`` (the
+    median of that many timed repeats), ``--threads``, ``--label`` (appended to the result file's name)
+    and ``--out``. The description is the first paragraph of the script's docstring ``doc``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--device", default=None, help=device_help)
+    parser.add_argument("--repeats", type=int, default=repeats, help="timed repeats per contender (median)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--label", default="", help="appended to the result file's name")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    return parser
+
+
+def bench_device(args: argparse.Namespace) -> torch.device:
+    """The device ``--device`` names (or the best available), with torch's CPU threads set to ``--threads``."""
+    torch.set_num_threads(args.threads)
+    return get_device(args.device)
+
+
+def save_figure(fig: Any, path: Path) -> None:
+    """Lay out, save at 100 dpi, and close (a script makes many figures in one process)."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def sync(device: torch.device) -> None:

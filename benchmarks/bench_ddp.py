@@ -39,6 +39,7 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -104,17 +105,21 @@ def launch(processes: int, argv: list[str], out: Path, threads: int, timeout_s: 
     Raises
     ------
     RuntimeError
-        If the job fails or wrote no result, with the end of its output.
+        If the job fails, runs past ``timeout_s`` (then it is killed, workers included) or wrote no
+        result, with the end of its output.
     """
     out.mkdir(parents=True, exist_ok=True)
     cmd = [*LAUNCH, "--nproc-per-node", str(processes), *argv]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     log = out / "log.txt"
     with log.open("w") as f:
+        job = subprocess.Popen(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            rc = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, timeout=timeout_s).returncode
+            rc: int | str = job.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            rc = "timeout"
+            os.killpg(job.pid, signal.SIGKILL)     # the launcher and its workers: nothing left running
+            job.wait()
+            rc = f"hung for {timeout_s:.0f} s, killed"
     result = out / "result.json"
     if rc != 0 or not result.exists():
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
@@ -299,7 +304,10 @@ def plot_scaling(rows: list[dict], allreduce: list[dict], path: Path) -> None:
         pts = [r for r in rows if r["scaling"] == scaling]
         n = [r["processes"] for r in pts]
         axes[0].plot(n, [r["chars/s"] / 1e3 for r in pts], marker + "-", label=f"{scaling} scaling")
-        axes[1].plot(n, [r["vs 1 process"] for r in pts], marker + "-", label=f"{scaling} scaling")
+        line, = axes[1].plot(n, [r["vs 1 process"] for r in pts], marker + "-", label=f"{scaling} scaling")
+        if scaling == "strong":
+            axes[1].plot(n, [r["bound"] for r in pts], ":", color=line.get_color(),
+                         label="strong: ranks alone, no communication")
         over = [r for r in pts if r["oversubscribed"] == "yes"]
         if over:
             axes[1].plot([r["processes"] for r in over], [r["vs 1 process"] for r in over], "x", color="k", ms=10,

@@ -4,7 +4,7 @@ For each process count N in ``--procs``, the book's worked script trains ``rnnbo
 with DistributedDataParallel, one process per CPU core (gloo, one thread each) or per GPU (nccl)::
 
     OMP_NUM_THREADS=1 python -m torch.distributed.run --standalone --nproc-per-node N \\
-        -m rnnbook.distributed --out DIR --steps S --batch-size B --chunk-len T --hidden H ...
+        -m rnnbook.distributed --out DIR --steps S --warmup W --batch-size B --chunk-len T --hidden H ...
 
 and its ``DIR/result.json`` gives the time of the training loop. Two ways to add processes:
 
@@ -14,8 +14,8 @@ and its ``DIR/result.json`` gives the time of the training loop. Two ways to add
   a step takes 1/N of the time.
 
 Throughput is characters per second over the timed steps only: process start-up, the rendezvous and
-the first ``--warmup-steps`` steps are left out (the time of a run of ``--warmup-steps`` steps is
-subtracted from the time of a run of ``--steps``, made the same way). Each configuration runs
+the first ``--warmup-steps`` steps are left out (the worked script's ``--warmup``: its
+``chars_per_second`` runs from the start of that step to the end of the loop). Each configuration runs
 ``--repeats`` times, the configurations in turn (reversed every other round) so that a change of
 machine load hits all of them alike; the table gives medians and the ratios to the 1-process run of
 the same invocation. N x threads above the CPU count is marked oversubscribed.
@@ -127,57 +127,42 @@ def launch(processes: int, argv: list[str], out: Path, threads: int, timeout_s: 
     return json.loads(result.read_text())
 
 
-def train_argv(args: argparse.Namespace, global_batch: int, steps: int, out: Path) -> list[str]:
+def train_argv(args: argparse.Namespace, global_batch: int, out: Path) -> list[str]:
     """The worked script's command line for one run."""
-    return ["-m", "rnnbook.distributed", "--out", str(out), "--steps", str(steps), "--batch-size", str(global_batch),
+    return ["-m", "rnnbook.distributed", "--out", str(out), "--steps", str(args.steps), "--warmup",
+            str(args.warmup_steps), "--batch-size", str(global_batch),
             "--chunk-len", str(args.T), "--hidden", str(args.H), "--cell", args.cell, "--dtype", args.dtype,
             "--seed", "0", "--chars", str(args.chars), "--device", args.device_type, "--timeout", "120"]
 
 
-def timed_ms_per_step(long: dict, short: dict | None, steps: int, warmup_steps: int) -> float:
-    """Milliseconds per step after the warm-up: the loop time of a run of ``steps`` steps less that of a
-    run of ``warmup_steps`` (start-up and first steps cancel out); without a short run (no warm-up
-    asked for), the loop time / ``steps``.
+def ms_per_step(result: dict, config: Config, T: int, steps: int, warmup_steps: int) -> float:
+    """Milliseconds per timed step of one run: its global batch x T characters over its ``chars_per_second``,
+    which the worked script measures from the start of step ``warmup_steps`` to the end of the loop.
 
     Raises
     ------
     RuntimeError
-        If a run trained another number of steps, or the difference is not positive (the noise is
-        larger than the timed steps: give more ``--steps``).
+        If the run had another number of processes, steps or timed steps than asked for.
     """
-    for name, result, want in (("long", long, steps), ("short", short, warmup_steps)):
-        if result is not None and (result["steps"] != want or len(result["losses"]) != want):
-            raise RuntimeError(f"the {name} run trained {result['steps']} steps ({len(result['losses'])} losses), "
-                               f"not {want}")
-    seconds = long["seconds"] - (short["seconds"] if short is not None else 0.0)
-    if seconds <= 0:
-        raise RuntimeError(f"{steps} steps took {long['seconds']:.4f} s, no more than the first {warmup_steps} "
-                           f"({short['seconds'] if short else 0:.4f} s): the timing noise exceeds the timed steps; "
-                           f"give more --steps")
-    return 1e3 * seconds / (steps - warmup_steps)
+    got = (result["world_size"], result["steps"], result["timed_steps"])
+    if got != (config.processes, steps, steps - warmup_steps) or not result["chars_per_second"]:
+        raise RuntimeError(f"asked for {config.processes} processes, {steps} steps of which {steps - warmup_steps} "
+                           f"timed; the run reports {got[0]}, {got[1]} and {got[2]} "
+                           f"(chars_per_second={result['chars_per_second']})")
+    return 1e3 * config.global_batch * T / result["chars_per_second"]
 
 
 def measure_training(configs: list[Config], args: argparse.Namespace, workdir: Path) -> dict[Config, list[float]]:
     """Each configuration's ms per timed step, ``args.repeats`` times, the configurations in turn (reversed
-    every other round); a short run of ``args.warmup_steps`` steps right before each long one."""
+    every other round, so that no configuration always runs after the same one)."""
     times: dict[Config, list[float]] = {c: [] for c in configs}
     for r in range(args.repeats):
         for c in (configs if r % 2 == 0 else configs[::-1]):
-            runs: dict[str, dict | None] = {"short": None}
-            for kind, steps in (("short", args.warmup_steps), ("long", args.steps)):
-                if steps == 0:
-                    continue
-                out = workdir / f"train_N{c.processes}_B{c.global_batch}_{kind}_{r}"
-                runs[kind] = launch(c.processes, train_argv(args, c.global_batch, steps, out), out, args.threads,
-                                    args.launch_timeout)
-            long = runs["long"]
-            assert long is not None
-            if long["world_size"] != c.processes:
-                raise RuntimeError(f"asked for {c.processes} processes, the run reports {long['world_size']}")
-            ms = timed_ms_per_step(long, runs["short"], args.steps, args.warmup_steps)
-            times[c].append(ms)
-            print(f"round {r + 1}/{args.repeats}: N={c.processes} global batch {c.global_batch}: {ms:.1f} ms/step",
-                  file=sys.stderr, flush=True)
+            out = workdir / f"train_N{c.processes}_B{c.global_batch}_{r}"
+            result = launch(c.processes, train_argv(args, c.global_batch, out), out, args.threads, args.launch_timeout)
+            times[c].append(ms_per_step(result, c, args.T, args.steps, args.warmup_steps))
+            print(f"round {r + 1}/{args.repeats}: N={c.processes} global batch {c.global_batch}: "
+                  f"{times[c][-1]:.1f} ms/step", file=sys.stderr, flush=True)
     return times
 
 
@@ -349,7 +334,7 @@ def main() -> None:
     parser.add_argument("--chars", type=int, default=60000, help="characters of the corpus to train on")
     parser.add_argument("--steps", type=int, default=110, help="training steps per run")
     parser.add_argument("--warmup-steps", type=int, default=10,
-                        help="first steps left out of the timing (0: time every step, start-up still excluded)")
+                        help="first steps left out of the timing (the worked script's --warmup)")
     parser.add_argument("--launch-timeout", type=float, default=600.0, help="seconds before a launch counts as hung")
     parser.add_argument("--no-allreduce", action="store_true", help="skip the all-reduce measurement")
     # make bench passes the layer benchmark's options to every script: accept and ignore those
@@ -374,7 +359,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_ddp_") as tmp:
         times = measure_training(configs, args, Path(tmp))
         rows = scaling_rows(times, procs, args.B, G, args.T, args.threads, device.type == "cpu")
-        grad = gradient_elements(Path(tmp) / f"train_N1_B{args.B}_long_0" / "model.pt")
+        grad = gradient_elements(Path(tmp) / f"train_N1_B{args.B}_0" / "model.pt")
         one_step = rows[0]["ms/step"]
         if args.no_allreduce:
             allreduce: list[dict] = []
@@ -390,18 +375,16 @@ def main() -> None:
     gpu_note = ("" if device.type == "cuda" else "\n\nGPU scaling is not measured here: " + (
         f"run with `--device cuda` for it ({gpus} GPUs here)." if gpus >= 2 else
         f"no multi-GPU machine was available (torch.cuda.device_count() = {gpus}); run with `--device cuda` on one."))
-    example = shlex.join(LAUNCH + ["--nproc-per-node", "N"] + train_argv(args, 0, args.steps, Path("DIR")))
+    example = shlex.join(LAUNCH + ["--nproc-per-node", "N"] + train_argv(args, 0, Path("DIR")))
     example = f"OMP_NUM_THREADS={args.threads} " + example.replace("--batch-size 0", "--batch-size <global batch>")
     info["launch"] = example
     info["gradient_elements"] = grad
     backend = "nccl" if device.type == "cuda" else "gloo"
-    timing = (f"the time of a step after the first {args.warmup_steps} (runs of {args.steps} steps less runs of "
-              f"{args.warmup_steps})" if args.warmup_steps else f"the training loop's time / {args.steps} steps")
     title = (f"## Data-parallel training of the character model on {describe(device)} ({backend})\n\n"
              f"{args.cell.upper()} character model, H={args.H}, T={args.T} characters per chunk, {args.dtype}, "
              f"{grad:,} parameters; {args.threads} thread(s) per process{over}. Weak scaling: {args.B} streams per "
-             f"rank; strong scaling: {G} streams in all. ms/step: median over {args.repeats} run(s) of {timing}, "
-             f"start-up excluded; chars/s = global batch x T / ms/step; vs 1 process: the ratio to the 1-process "
+             f"rank; strong scaling: {G} streams in all. ms/step: median over {args.repeats} run(s) of the time of a step "
+             f"after the first {args.warmup_steps} (start-up and those steps excluded); chars/s = global batch x T / ms/step; vs 1 process: the ratio to the 1-process "
              f"run of the same scaling (ideal: N); efficiency = that ratio / N; bound: the ratio if each rank ran "
              f"as fast as one process alone on its share of the batch (no communication, no contention).\n\n"
              f"Each run: `{example}`{gpu_note}")

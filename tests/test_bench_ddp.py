@@ -37,15 +37,13 @@ def test_process_counts_are_checked_with_a_message_naming_the_option():
         bench_ddp.check_procs([1], torch.device("mps"), 8, 0)
 
 
-def test_warm_up_is_subtracted_and_a_negative_difference_is_refused():
-    long = {"steps": 50, "losses": [0.0] * 50, "seconds": 3.0}
-    short = {"steps": 10, "losses": [0.0] * 10, "seconds": 1.0}
-    assert bench_ddp.timed_ms_per_step(long, short, 50, 10) == pytest.approx(50.0)   # 2 s over 40 steps
-    assert bench_ddp.timed_ms_per_step(long, None, 50, 0) == pytest.approx(60.0)
-    with pytest.raises(RuntimeError, match="give more --steps"):
-        bench_ddp.timed_ms_per_step({**long, "seconds": 0.9}, short, 50, 10)
-    with pytest.raises(RuntimeError, match="trained 10 steps"):
-        bench_ddp.timed_ms_per_step(short, None, 50, 0)
+def test_a_step_time_is_read_from_the_runs_throughput_and_a_wrong_run_is_refused():
+    result = {"world_size": 2, "steps": 50, "timed_steps": 40, "chars_per_second": 16_000.0}
+    assert bench_ddp.ms_per_step(result, Config(2, 8), T=20, steps=50, warmup_steps=10) == pytest.approx(10.0)
+    with pytest.raises(RuntimeError, match="asked for 1 processes"):
+        bench_ddp.ms_per_step(result, Config(1, 8), T=20, steps=50, warmup_steps=10)
+    with pytest.raises(RuntimeError, match="40 timed; the run reports 2, 50 and 30"):
+        bench_ddp.ms_per_step({**result, "timed_steps": 30}, Config(2, 8), T=20, steps=50, warmup_steps=10)
 
 
 def test_ratios_are_taken_against_one_process_of_the_same_scaling():
@@ -66,7 +64,7 @@ def test_ratios_are_taken_against_one_process_of_the_same_scaling():
 @pytest.mark.slow   # four torchrun launches: about 20 s on 2 cores
 def test_a_tiny_run_on_1_and_2_processes_writes_tables_with_provenance(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["bench_ddp.py", "--procs", "1,2", "--B", "1", "--global-batch", "2", "--T", "4",
-                                      "--H", "8", "--chars", "2000", "--steps", "3", "--warmup-steps", "0",
+                                      "--H", "8", "--chars", "2000", "--steps", "4", "--warmup-steps", "1",
                                       "--repeats", "1", "--out", str(tmp_path), "--label", "test"])
     bench_ddp.main()
     result = json.loads((tmp_path / "ddp_cpu_test.json").read_text())

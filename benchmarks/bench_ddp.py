@@ -60,10 +60,12 @@ ALLREDUCE_MULTIPLES = (1 / 16, 1 / 4, 1, 4, 16, 64)
 
 @dataclass(frozen=True)
 class Config:
-    """One training configuration: ``processes`` ranks share a global batch of ``global_batch`` streams."""
+    """One training configuration: ``processes`` ranks share a global batch of ``global_batch`` streams; or, with
+    ``together``, as many independent processes train ``global_batch / processes`` streams each at the same time."""
 
     processes: int
     global_batch: int
+    together: bool = False   # instead: N separate one-process runs at once, no torch.distributed (no communication)
 
 
 def check_procs(procs: list[int], device: torch.device, global_batch: int, available: int) -> list[int]:
@@ -98,33 +100,49 @@ def default_procs(device: torch.device) -> list[int]:
     return [n for n in (1, 2, 4, 8, 16, 32) if n <= count]
 
 
-def launch(processes: int, argv: list[str], out: Path, threads: int, timeout_s: float) -> dict:
-    """Run ``torch.distributed.run`` with ``processes`` workers and ``argv`` (``-m module ...`` or a script),
-    ``OMP_NUM_THREADS=threads`` in each; return the ``result.json`` its rank 0 wrote in ``out``.
+def run_jobs(cmds: list[list[str]], outs: list[Path], threads: int, timeout_s: float) -> list[dict]:
+    """Start the commands at once, ``OMP_NUM_THREADS=threads`` in each and no ``torchrun`` variables inherited,
+    wait for all; return the ``result.json`` that each wrote in its ``out``.
 
     Raises
     ------
     RuntimeError
-        If the job fails, runs past ``timeout_s`` (then it is killed, workers included) or wrote no
+        If a job fails, runs past ``timeout_s`` (then every job is killed, workers included) or wrote no
         result, with the end of its output.
     """
-    out.mkdir(parents=True, exist_ok=True)
-    cmd = [*LAUNCH, "--nproc-per-node", str(processes), *argv]
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    log = out / "log.txt"
-    with log.open("w") as f:
-        job = subprocess.Popen(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
+                                                             "MASTER_PORT")}
+    env["OMP_NUM_THREADS"] = str(threads)
+    jobs = []
+    for cmd, out in zip(cmds, outs):
+        out.mkdir(parents=True, exist_ok=True)
+        with (out / "log.txt").open("w") as log:
+            jobs.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+    deadline = time.monotonic() + timeout_s
+    codes: list[int | str] = []
+    for job in jobs:
         try:
-            rc: int | str = job.wait(timeout=timeout_s)
+            codes.append(job.wait(timeout=max(deadline - time.monotonic(), 0.0)))
         except subprocess.TimeoutExpired:
-            os.killpg(job.pid, signal.SIGKILL)     # the launcher and its workers: nothing left running
-            job.wait()
-            rc = f"hung for {timeout_s:.0f} s, killed"
-    result = out / "result.json"
-    if rc != 0 or not result.exists():
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
-        raise RuntimeError(f"{shlex.join(cmd)} failed ({rc}); the end of its output:\n{tail}")
-    return json.loads(result.read_text())
+            for j in jobs:
+                if j.poll() is None:
+                    os.killpg(j.pid, signal.SIGKILL)     # the launcher and its workers: nothing left running
+                    j.wait()
+            codes.append(f"hung for {timeout_s:.0f} s, killed")
+            break
+    results = []
+    for cmd, out, rc in zip(cmds, outs, codes + ["killed"] * (len(cmds) - len(codes))):
+        if rc != 0 or not (out / "result.json").exists():
+            tail = "\n".join((out / "log.txt").read_text(errors="replace").splitlines()[-25:])
+            raise RuntimeError(f"{shlex.join(cmd)} failed ({rc}); the end of its output:\n{tail}")
+        results.append(json.loads((out / "result.json").read_text()))
+    return results
+
+
+def launch(processes: int, argv: list[str], out: Path, threads: int, timeout_s: float) -> dict:
+    """Run ``torch.distributed.run`` with ``processes`` workers and ``argv`` (``-m module ...`` or a script);
+    return the ``result.json`` its rank 0 wrote in ``out`` (see :func:`run_jobs`)."""
+    return run_jobs([[*LAUNCH, "--nproc-per-node", str(processes), *argv]], [out], threads, timeout_s)[0]
 
 
 def train_argv(args: argparse.Namespace, global_batch: int, out: Path) -> list[str]:
@@ -158,11 +176,21 @@ def measure_training(configs: list[Config], args: argparse.Namespace, workdir: P
     times: dict[Config, list[float]] = {c: [] for c in configs}
     for r in range(args.repeats):
         for c in (configs if r % 2 == 0 else configs[::-1]):
-            out = workdir / f"train_N{c.processes}_B{c.global_batch}_{r}"
-            result = launch(c.processes, train_argv(args, c.global_batch, out), out, args.threads, args.launch_timeout)
-            times[c].append(ms_per_step(result, c, args.T, args.steps, args.warmup_steps))
-            print(f"round {r + 1}/{args.repeats}: N={c.processes} global batch {c.global_batch}: "
-                  f"{times[c][-1]:.1f} ms/step", file=sys.stderr, flush=True)
+            out = workdir / f"train_N{c.processes}_B{c.global_batch}{'_together' if c.together else ''}_{r}"
+            if c.together:   # N plain processes (no torchrun: one-process Worlds), each on its share, at once
+                share, outs = Config(1, c.global_batch // c.processes), [out / f"p{i}" for i in range(c.processes)]
+                results = run_jobs([[sys.executable, *train_argv(args, share.global_batch, o)] for o in outs], outs,
+                                   args.threads, args.launch_timeout)
+                rate = sum(share.global_batch * args.T / ms_per_step(res, share, args.T, args.steps, args.warmup_steps)
+                           for res in results)                    # characters per ms, all processes together
+                times[c].append(c.global_batch * args.T / rate)
+            else:
+                result = launch(c.processes, train_argv(args, c.global_batch, out), out, args.threads,
+                                args.launch_timeout)
+                times[c].append(ms_per_step(result, c, args.T, args.steps, args.warmup_steps))
+            print(f"round {r + 1}/{args.repeats}: N={c.processes} global batch {c.global_batch}"
+                  f"{' (independent processes)' if c.together else ''}: {times[c][-1]:.1f} ms/step",
+                  file=sys.stderr, flush=True)
     return times
 
 
@@ -171,10 +199,17 @@ def scaling_rows(times: dict[Config, list[float]], procs: list[int], B: int, G: 
     """The table: for weak (per-rank batch B) and strong (global batch G) scaling, each process count's median
     ms per step, characters per second and its ratio to 1 process (and that ratio / N, the efficiency).
 
-    ``bound`` is the ratio N ranks would reach if each ran as fast as one lone process on its share of
-    the batch (``times`` must hold 1 process at every per-rank batch): N in weak scaling, and in strong
-    scaling t(1 process, G) / t(1 process, G/N), less than N when a step has costs that do not shrink
-    with the batch (the loop over time steps, Python, small matrix products)."""
+    Two references without communication, as ratios to 1 process, split the shortfall from N:
+
+    - ``alone``: if each rank ran as fast as one process alone on its share of the batch (``times`` holds
+      1 process at every per-rank batch): N in weak scaling; in strong scaling t(1 process, G) /
+      t(1 process, G/N), less than N when a step has costs that do not shrink with the batch (the
+      loop over time steps, Python, small matrix products);
+    - ``together``: N independent processes, each on its share, running at the same time (``times``
+      holds ``Config(N, ., together=True)``): what sharing the machine's cores and memory costs.
+
+    The rest, from ``together`` down to ``vs 1 process``, is what DDP adds: the all-reduce, and each
+    step waiting for the slowest rank."""
     median = {c: Timing.of(t).median for c, t in times.items()}
     rows = []
     for scaling, batch_of in (("weak", lambda n: n * B), ("strong", lambda n: G)):
@@ -182,13 +217,14 @@ def scaling_rows(times: dict[Config, list[float]], procs: list[int], B: int, G: 
         for n in procs:
             t = Timing.of(times[Config(n, batch_of(n))])
             rate = batch_of(n) * T / (t.median / 1e3)
-            alone = batch_of(n) * T / (median[Config(1, batch_of(n) // n)] / 1e3)  # N lone ranks, no communication
+            alone = batch_of(n) * T / (median[Config(1, batch_of(n) // n)] / 1e3)
+            together = rate if n == 1 else batch_of(n) * T / (median[Config(n, batch_of(n), True)] / 1e3)
             rows.append({"scaling": scaling, "processes": n, "per-rank batch": batch_of(n) // n,
                          "global batch": batch_of(n),
                          "oversubscribed": "yes" if cpu and n * threads > (os.cpu_count() or 1) else "no",
                          "ms/step": t.median, "IQR/median": t.spread, "runs": t.repeats,
                          "chars/s": rate, "vs 1 process": rate / base, "efficiency": rate / base / n,
-                         "bound": alone / base})
+                         "alone": alone / base, "together": together / base})
     return rows
 
 
@@ -289,10 +325,12 @@ def plot_scaling(rows: list[dict], allreduce: list[dict], path: Path) -> None:
         pts = [r for r in rows if r["scaling"] == scaling]
         n = [r["processes"] for r in pts]
         axes[0].plot(n, [r["chars/s"] / 1e3 for r in pts], marker + "-", label=f"{scaling} scaling")
-        line, = axes[1].plot(n, [r["vs 1 process"] for r in pts], marker + "-", label=f"{scaling} scaling")
+        line, = axes[1].plot(n, [r["vs 1 process"] for r in pts], marker + "-", label=f"{scaling} scaling (DDP)")
+        axes[1].plot(n, [r["together"] for r in pts], marker + ":", color=line.get_color(), mfc="none",
+                     label=f"{scaling}: independent processes")
         if scaling == "strong":
-            axes[1].plot(n, [r["bound"] for r in pts], ":", color=line.get_color(),
-                         label="strong: ranks alone, no communication")
+            axes[1].plot(n, [r["alone"] for r in pts], "-.", color=line.get_color(), lw=1,
+                         label="strong: each share alone")
         over = [r for r in pts if r["oversubscribed"] == "yes"]
         if over:
             axes[1].plot([r["processes"] for r in over], [r["vs 1 process"] for r in over], "x", color="k", ms=10,
@@ -355,7 +393,8 @@ def main() -> None:
                      f"{args.warmup_steps}")
     load_before = load_average()
     configs = list(dict.fromkeys([Config(n, n * args.B) for n in procs] + [Config(n, G) for n in procs]
-                                 + [Config(1, G // n) for n in procs]))   # the ranks' shares, one process alone
+                                 + [Config(1, G // n) for n in procs]     # each rank's share, one process alone
+                                 + [Config(n, b, True) for n in procs if n > 1 for b in (n * args.B, G)]))
     with tempfile.TemporaryDirectory(prefix="bench_ddp_") as tmp:
         times = measure_training(configs, args, Path(tmp))
         rows = scaling_rows(times, procs, args.B, G, args.T, args.threads, device.type == "cpu")
@@ -383,10 +422,12 @@ def main() -> None:
     title = (f"## Data-parallel training of the character model on {describe(device)} ({backend})\n\n"
              f"{args.cell.upper()} character model, H={args.H}, T={args.T} characters per chunk, {args.dtype}, "
              f"{grad:,} parameters; {args.threads} thread(s) per process{over}. Weak scaling: {args.B} streams per "
-             f"rank; strong scaling: {G} streams in all. ms/step: median over {args.repeats} run(s) of the time of a step "
-             f"after the first {args.warmup_steps} (start-up and those steps excluded); chars/s = global batch x T / ms/step; vs 1 process: the ratio to the 1-process "
-             f"run of the same scaling (ideal: N); efficiency = that ratio / N; bound: the ratio if each rank ran "
-             f"as fast as one process alone on its share of the batch (no communication, no contention).\n\n"
+             f"rank; strong scaling: {G} streams in all. ms/step: median over {args.repeats} run(s) of the time of "
+             f"a step after the first {args.warmup_steps} (start-up and those steps excluded); chars/s = global "
+             f"batch x T / ms/step; vs 1 process: the ratio to the 1-process run of the same scaling (ideal: N); "
+             f"efficiency = that ratio / N. Without communication, as ratios to 1 process: alone: if each rank "
+             f"ran as fast as one process alone on its share of the batch; together: N independent processes (no "
+             f"torch.distributed) on their shares at the same time, measured the same way.\n\n"
              f"Each run: `{example}`{gpu_note}")
     save_results(rows, title, info, f"ddp_{device.type}", args.label, args.out,
                  plot=lambda rows, path: plot_scaling(rows, allreduce, path))

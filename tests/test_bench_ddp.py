@@ -47,7 +47,8 @@ def test_a_step_time_is_read_from_the_runs_throughput_and_a_wrong_run_is_refused
 
 
 def test_ratios_are_taken_against_one_process_of_the_same_scaling():
-    times = {Config(1, 4): [10.0, 11.0, 9.0], Config(2, 8): [12.0], Config(2, 4): [8.0], Config(1, 2): [6.0]}
+    times = {Config(1, 4): [10.0, 11.0, 9.0], Config(2, 8): [12.0], Config(2, 4): [8.0], Config(1, 2): [6.0],
+             Config(2, 8, True): [11.0], Config(2, 4, True): [7.0]}
     rows = bench_ddp.scaling_rows(times, [1, 2], B=4, G=4, T=5, threads=1, cpu=True)
     weak = {r["processes"]: r for r in rows if r["scaling"] == "weak"}
     strong = {r["processes"]: r for r in rows if r["scaling"] == "strong"}
@@ -56,12 +57,30 @@ def test_ratios_are_taken_against_one_process_of_the_same_scaling():
     assert weak[2]["vs 1 process"] == pytest.approx(10 / 12 * 2)               # twice the characters in 1.2x the time
     assert weak[2]["efficiency"] == pytest.approx(10 / 12)
     assert strong[2]["vs 1 process"] == pytest.approx(10 / 8)                  # the same characters in 0.8x the time
-    assert weak[2]["bound"] == pytest.approx(2.0)
-    assert strong[2]["bound"] == pytest.approx(10 / 6)                         # 1 process at B=2 against B=4
+    assert weak[2]["alone"] == pytest.approx(2.0)
+    assert strong[2]["alone"] == pytest.approx(10 / 6)                         # 1 process at B=2 against B=4
+    assert weak[2]["together"] == pytest.approx(10 / 11 * 2)
+    assert strong[2]["together"] == pytest.approx(10 / 7)
+    assert weak[1]["alone"] == weak[1]["together"] == strong[1]["together"] == 1.0
     assert (weak[2]["per-rank batch"], weak[2]["global batch"], strong[2]["per-rank batch"]) == (4, 8, 2)
 
 
-@pytest.mark.slow   # four torchrun launches: about 20 s on 2 cores
+def test_independent_processes_run_at_once_without_torchrun_variables(tmp_path, monkeypatch):
+    monkeypatch.setenv("RANK", "3")            # as inside a torchrun worker: must not leak into the jobs
+    script = ("import json, os, sys, time; t = time.time(); time.sleep(0.5); "
+              "json.dump({'rank': os.environ.get('RANK'), 'omp': os.environ['OMP_NUM_THREADS'], 'start': t}, "
+              "open(sys.argv[1] + '/result.json', 'w'))")
+    outs = [tmp_path / "a", tmp_path / "b"]
+    results = bench_ddp.run_jobs([[sys.executable, "-c", script, str(o)] for o in outs], outs, 1, 60)
+    assert [(r["rank"], r["omp"]) for r in results] == [(None, "1"), (None, "1")]
+    assert abs(results[0]["start"] - results[1]["start"]) < 0.4               # started together, not one after the other
+    with pytest.raises(RuntimeError, match=r"(?s)failed \(1\).*boom"):
+        bench_ddp.run_jobs([[sys.executable, "-c", "raise SystemExit('boom')"]], [tmp_path / "c"], 1, 60)
+    with pytest.raises(RuntimeError, match="hung for 1 s, killed"):
+        bench_ddp.run_jobs([[sys.executable, "-c", "import time; time.sleep(60)"]], [tmp_path / "d"], 1, 1)
+
+
+@pytest.mark.slow   # four torchrun launches and 2 plain processes: 25-45 s on 2 busy cores
 def test_a_tiny_run_on_1_and_2_processes_writes_tables_with_provenance(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["bench_ddp.py", "--procs", "1,2", "--B", "1", "--global-batch", "2", "--T", "4",
                                       "--H", "8", "--chars", "2000", "--steps", "4", "--warmup-steps", "1",
@@ -77,6 +96,8 @@ def test_a_tiny_run_on_1_and_2_processes_writes_tables_with_provenance(tmp_path,
         base = next(b for b in rows if b["scaling"] == r["scaling"] and b["processes"] == 1)
         assert r["vs 1 process"] == pytest.approx(r["chars/s"] / base["chars/s"])
         assert r["efficiency"] == pytest.approx(r["vs 1 process"] / r["processes"])
+    assert all(r["alone"] > 0 and r["together"] > 0 for r in rows)
+    assert rows[0]["alone"] == rows[0]["together"] == 1.0 and rows[1]["alone"] == pytest.approx(2.0)
     weak2, strong2 = rows[1], rows[3]
     assert strong2["ms/step"] == weak2["ms/step"]               # one configuration (2 ranks of 1 stream), timed once
     assert weak2["oversubscribed"] == ("yes" if (info["cpu_count"] or 1) < 2 else "no")

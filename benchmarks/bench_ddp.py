@@ -118,7 +118,8 @@ def run_jobs(cmds: list[list[str]], outs: list[Path], threads: int, timeout_s: f
     for i, (cmd, out) in enumerate(zip(cmds, outs)):
         out.mkdir(parents=True, exist_ok=True)
         with (out / "log.txt").open("w") as log:
-            jobs.append(subprocess.Popen(cmd, env={**env, **(envs[i] if envs else {})}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            jobs.append(subprocess.Popen(cmd, env={**env, **(envs[i] if envs else {})}, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True))
     deadline = time.monotonic() + timeout_s
     codes: list[int | str] = []
     for job in jobs:
@@ -250,7 +251,7 @@ def allreduce_worker(argv: list[str]) -> None:
 
     parser = argparse.ArgumentParser(description="the all-reduce timing worker of bench_ddp.py")
     parser.add_argument("--worker", choices=["allreduce"], required=True)
-    parser.add_argument("--sizes", required=True, help="comma-separated numbers of float32 elements")
+    parser.add_argument("--sizes", required=True, help="comma-separated numbers of elements")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--min-ms", type=float, default=20.0, help="the least time of one timed repeat")
     parser.add_argument("--device", default="cpu")
@@ -266,7 +267,7 @@ def allreduce_worker(argv: list[str]) -> None:
 
     results = []
     for n in (int(s) for s in args.sizes.split(",")):
-        x = torch.zeros(n, device=dev, dtype=getattr(torch, args.dtype))  # zeros stay zeros however often they are summed
+        x = torch.zeros(n, device=dev, dtype=getattr(torch, args.dtype))  # zeros stay zeros, however often summed
         for _ in range(3):                       # warm-up: connections, buffers
             dist.all_reduce(x)
         sync()
@@ -445,7 +446,8 @@ def main() -> None:
     if allreduce:
         grad_bytes = next(r["bytes"] for r in allreduce if r["what"] == "model gradient")
         ar_title = (f"## The gradient all-reduce alone on {describe(device)} ({backend}, 2 processes)\n\n"
-                    f"{args.dtype} tensors (the model's dtype); ms/all-reduce: median of repeats, each the mean of many calls; GB/s: bytes / "
+                    f"{args.dtype} tensors (the model's dtype); ms/all-reduce: median of repeats, each the mean "
+                    f"of many calls; GB/s: bytes / "
                     f"time (with 2 ranks a ring all-reduce sends and receives about the tensor's size per rank); "
                     f"vs 1-process step: that time / the 1-process training step ({one_step:.1f} ms). "
                     f"The model gradient is {grad:,} parameters, {grad_bytes / 1e3:.0f} kB.")

@@ -52,8 +52,6 @@ GRADIENT_MISTAKES = {
                           "(weight decay or momentum would still move the parameter).",
     "none_grad_not_skipped": "{names} have .grad None (the loss does not use them): skip parameters whose .grad is "
                              "None (`if p.grad is None: continue`).",
-    "avg_not_in_gloo": "the gloo backend (CPU) has no ReduceOp.AVG: all_reduce with the default SUM, then divide "
-                       "by the world size.",
     "collective_mismatch": "the ranks must call the same collectives in the same order, with tensors of the same "
                            "shapes: every rank reduces every parameter (no all_reduce inside `if rank == 0:`, no "
                            "rank-dependent list of parameters).",
@@ -202,7 +200,7 @@ def _failed(fname: str, results: dict[int, RankResult], expected: Grads, grace_s
             return Verdict(False, f"rank {rank}'s process ended without a result ({res.message}) while it ran {fname}: "
                            "does it call os._exit or kill the process?", 1, "process_exit")
         text = res.message.lower()
-        cause = ("avg_not_in_gloo" if "avg" in text else "none_grad_not_skipped" if "nonetype" in text else
+        cause = ("none_grad_not_skipped" if "nonetype" in text else
                  "collective_mismatch" if any(c in text for c in _COLLECTIVE) else "exception")
         message = f"{fname} raised {res.error} on rank {rank} of {WORLD_SIZE}: {res.message}\n{res.traceback.rstrip()}"
         if cause != "exception":

@@ -6,10 +6,11 @@ and calls ``target(rank)`` in each. What every rank returned, raised or printed 
 
 Forking (not spawning) lets the target be a function defined in a notebook, which a spawned process
 could not import. The workers run one thread each (the caller's thread pool does not survive a fork),
-and their output is captured (a notebook's streams do not work in a forked child). Nothing can hang
-the caller: collectives time out after ``timeout_s``; the workers are killed when one rank raises,
-when the others have not finished ``grace_s`` after one rank did (they wait in a collective it never
-called), or at ``timeout_s`` plus start-up.
+and their output is captured (a notebook's streams do not work in a forked child; what C++ code such as
+gloo writes to the file descriptors 1 and 2 is discarded). Nothing can hang
+the caller: collectives time out after ``timeout_s``; the workers are killed a moment after one rank
+raised, when the others have not finished ``grace_s`` after one rank did (they wait in a collective it
+never called), or at ``timeout_s`` plus start-up.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from rnnbook.checks import check_callable, check_positive, check_size
 
 #: Seconds the workers are given to start and join the group, on top of ``timeout_s``.
 STARTUP_S = 10.0
+#: Seconds the other ranks are given to finish after one rank raised.
+ERROR_WAIT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ def _worker(target: Callable[[int], Any], rank: int, world_size: int, store: str
 
     os.environ["OMP_NUM_THREADS"] = "1"
     torch.set_num_threads(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):  # gloo's C++ log lines would reach the caller's terminal or notebook: silence this process's
+        os.dup2(devnull, fd)
     printed = io.StringIO()
     streams = contextlib.ExitStack()
     streams.enter_context(contextlib.redirect_stdout(printed))
@@ -117,9 +123,10 @@ def _collect(procs: list[Any], conns: list[Any], timeout_s: float, grace_s: floa
                 raise RuntimeError(f"the process group could not start (gloo, {len(procs)} processes on this "
                                    f"machine): {value}")
             results[rank] = value
-            if value.error is not None:
-                return results  # one rank failed: the others may wait for it in a collective
-        deadline = min(deadline, time.monotonic() + grace_s)
+            # after an error, only a moment for the others (they may wait for it in a collective): the ones
+            # that fail too come back, so that the caller can report the lowest rank's error, every time
+            wait_s = min(grace_s, ERROR_WAIT_S) if value.error is not None else grace_s
+            deadline = min(deadline, time.monotonic() + wait_s)
     return results
 
 
@@ -144,9 +151,10 @@ def run_ranks(target: Callable[[int], Any], world_size: int = 2, *, timeout_s: f
     Returns
     -------
     dict of int to RankResult
-        By rank. It stops at the first rank that raised (or whose process ended without a result:
-        ``error`` ``"ProcessExit"``), so it may hold fewer than ``world_size`` results; a rank missing
-        from it did not finish in time. Every worker has ended (killed if need be) when this returns.
+        By rank. A rank missing from it did not finish in time: within ``timeout_s`` plus
+        :data:`STARTUP_S`, ``grace_s`` after another rank finished, or :data:`ERROR_WAIT_S` after
+        another rank raised (or its process ended without a result: ``error`` ``"ProcessExit"``).
+        Every worker has ended (killed if need be) when this returns.
 
     Raises
     ------

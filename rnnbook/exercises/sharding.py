@@ -40,10 +40,10 @@ def _chunk(ids: np.ndarray, B: int, T: int, k: int, *, L: int | None = None,
     """Chunk ``k`` of all ``B`` streams, (T, B) each; ``L`` and ``stride`` replaced make wrong variants."""
     L = (len(ids) - 1) // B if L is None else L                     # L = (len(ids) - 1) // B steps per stream
     start = k * (T if stride is None else stride)
-    streams = np.stack([ids[b * L: (b + 1) * L + 1] for b in range(B)])  # (B, L + 1)
-    window = streams[:, start: start + T + 1]                             # (B, T + 1)
-    if window.shape[1] != T + 1:
-        raise IndexError("the chunk runs past the end of the streams")
+    windows = [ids[b * L + start: b * L + start + T + 1] for b in range(B)]  # stream b from step `start`
+    if any(len(w) != T + 1 for w in windows):
+        raise IndexError("the chunk runs past the end of the ids")
+    window = np.stack(windows)                                            # (B, T + 1)
     return window[:, :-1].T.copy(), window[:, 1:].T.copy()               # x, y: (T, B)
 
 

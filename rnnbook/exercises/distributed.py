@@ -6,10 +6,11 @@ parameter's ``.grad`` by its mean over the ranks, :math:`g \\leftarrow \\frac{1}
 ``DistributedDataParallel`` does during ``backward``. Because each rank's loss is the mean over its own
 equal share of the global batch, that mean is the gradient of the whole batch in one process.
 
-:func:`check_average_gradients` runs the function on two ranks (:func:`rnnbook.exercises.processes.run_ranks`:
-forked processes, the gloo backend, the CPU), each holding the gradient of its half of a global batch,
-and compares every rank's ``.grad`` afterwards with the whole batch's gradient. The model has a layer
-that the loss does not use, between layers that it does: its ``.grad`` is None and must stay None.
+:func:`~rnnbook.exercises.check_average_gradients` runs the function on two ranks
+(:func:`rnnbook.exercises.processes.run_ranks`: forked processes, the gloo backend, the CPU), each holding the
+gradient of its half of a global batch, and compares every rank's ``.grad`` afterwards with the whole batch's
+gradient. The model has a layer that the loss does not use, between layers that it does: its ``.grad`` is None
+and must stay None.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import copy
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,37 +27,50 @@ from rnnbook.checks import check_callable, check_positive, given
 from rnnbook.exercises.core import Verdict
 from rnnbook.exercises.processes import RankResult, run_ranks
 
-#: The number of ranks :func:`check_average_gradients` runs.
+#: The number of ranks :func:`~rnnbook.exercises.check_average_gradients` runs.
 WORLD_SIZE = 2
-#: A gradient agrees when max|yours - expected| <= GRAD_TOLERANCE * max|expected| (float64: the mean of the
-#: halves' gradients and the whole batch's gradient differ only by rounding).
+#: A gradient agrees when max|yours - expected| <= GRAD_TOLERANCE * max|expected| (in float64 the mean of
+#: the halves' gradients and the whole batch's gradient differ only by rounding).
 GRAD_TOLERANCE = 1e-12
 _V, _H, _B, _T, _SEED = 7, 5, 4, 6, 13   # vocabulary, hidden size, global batch, chunk length, seed
 
-#: What :func:`~rnnbook.exercises.check_average_gradients` says about each wrong answer it recognises, by cause.
-GRADIENT_MISTAKES = {
-    "summed_not_averaged": "every .grad is the sum over the ranks, {N} times the whole batch's gradient: "
-                           "dist.all_reduce sums; divide by dist.get_world_size() afterwards (DDP averages, so that "
-                           "N processes take the step one process takes on the whole batch).",
-    "divided_not_reduced": "every .grad is this rank's own gradient divided by {N}: it was never reduced, so each "
-                           "rank still knows only its own rows. dist.all_reduce(p.grad) first, then divide.",
-    "grads_unchanged": "every .grad is still this rank's own gradient: nothing was averaged into it. "
-                       "dist.all_reduce works in place on the tensor it is given: pass p.grad itself, not a copy "
-                       "(p.grad.clone(), p.grad.numpy(), ...), and divide it in place (p.grad /= N).",
-    "returned_not_in_place": "it returned {returned} and left every .grad as it was: the optimiser reads p.grad, "
-                             "so the averages must be written into p.grad in place (dist.all_reduce(p.grad); "
-                             "p.grad /= world_size), not returned.",
-    "some_parameters_skipped": "these parameters were not averaged: {names}. Every parameter with a gradient must "
-                               "be (loop over model.parameters()){after_none}.",
-    "none_grad_replaced": "{names} had no gradient (.grad None: the loss does not use them) and now hold a tensor: "
-                          "skip such parameters and leave .grad None, as DDP does; a zero gradient is not the same "
-                          "(weight decay or momentum would still move the parameter).",
-    "none_grad_not_skipped": "{names} have .grad None (the loss does not use them): skip parameters whose .grad is "
-                             "None (`if p.grad is None: continue`).",
-    "collective_mismatch": "the ranks must call the same collectives in the same order, with tensors of the same "
-                           "shapes: every rank reduces every parameter (no all_reduce inside `if rank == 0:`, no "
-                           "rank-dependent list of parameters).",
-}
+
+@dataclass(frozen=True)
+class GradientMistake:
+    """A common wrong answer to the gradient exercise, recognised by what it leaves in ``.grad`` (or raises)."""
+
+    cause: str            # a short key, e.g. "summed_not_averaged"
+    explanation: str      # what the reader should look at ({N}, {names}, ... are filled in)
+
+    def __repr__(self) -> str:  # short: the API page lists the mistakes
+        return f"GradientMistake({self.cause!r})"
+
+
+#: The wrong answers :func:`~rnnbook.exercises.check_average_gradients` recognises.
+GRADIENT_MISTAKES = (
+    GradientMistake("summed_not_averaged", "every .grad is the sum over the ranks, {N} times the whole batch's "
+                    "gradient: dist.all_reduce sums; divide by dist.get_world_size() afterwards (DDP averages, so "
+                    "that N processes take the step one process takes on the whole batch)."),
+    GradientMistake("divided_not_reduced", "every .grad is this rank's own gradient divided by {N}: it was never "
+                    "reduced, so each rank still knows only its own rows. dist.all_reduce(p.grad) first, then divide."),
+    GradientMistake("grads_unchanged", "every .grad is still this rank's own gradient: nothing was averaged into it. "
+                    "dist.all_reduce works in place on the tensor it is given: pass p.grad itself, not a copy "
+                    "(p.grad.clone(), p.grad.numpy(), ...), and divide it in place (p.grad /= N)."),
+    GradientMistake("returned_not_in_place", "it returned {returned} and left every .grad as it was: the optimiser "
+                    "reads p.grad, so the averages must be written into p.grad in place (dist.all_reduce(p.grad); "
+                    "p.grad /= world_size), not returned."),
+    GradientMistake("some_parameters_skipped", "these parameters were not averaged: {names}. Every parameter with a "
+                    "gradient must be (loop over model.parameters()){after_none}."),
+    GradientMistake("none_grad_replaced", "{names} had no gradient (.grad None: the loss does not use them) and now "
+                    "hold a tensor: skip such parameters and leave .grad None, as DDP does; a zero gradient is not "
+                    "the same (weight decay or momentum would still move the parameter)."),
+    GradientMistake("none_grad_not_skipped", "{names} have .grad None (the loss does not use them): skip parameters "
+                    "whose .grad is None (`if p.grad is None: continue`)."),
+    GradientMistake("collective_mismatch", "the ranks must call the same collectives in the same order, with tensors "
+                    "of the same shapes: every rank reduces every parameter (no all_reduce inside `if rank == 0:`, "
+                    "no rank-dependent list of parameters)."),
+)
+_EXPLAIN = {m.cause: m.explanation for m in GRADIENT_MISTAKES}
 
 #: Every parameter's gradient by name (None where ``.grad`` is None), as NumPy arrays.
 Grads = dict[str, np.ndarray | None]
@@ -126,7 +141,8 @@ def _describe(name: str, status: str, g: np.ndarray | None, e: np.ndarray | None
     if status == "filled":
         return f"  {name}: had .grad None, now holds {given(g)}"
     if g is None or e is None or g.shape != e.shape:
-        return f"  {name}: .grad is {'None' if g is None else given(g)}, expected shape {None if e is None else e.shape}"
+        shape = None if e is None else e.shape
+        return f"  {name}: .grad is {'None' if g is None else given(g)}, expected shape {shape}"
     worst = np.unravel_index(int(np.argmax(np.abs(g - e))), e.shape)
     at = ", ".join(str(int(i)) for i in worst)
     return f"  {name}: at [{at}] yours {g[worst]:.6g}, expected {e[worst]:.6g}{_SAYS[status]}"
@@ -170,7 +186,7 @@ def _judge(fname: str, results: dict[int, RankResult], expected: Grads, own: lis
     else:
         order, nones = list(expected), [name for name, e in expected.items() if e is None]
         after = bool(nones) and all(order.index(name) > order.index(nones[0]) for name in wrong)
-        lines.append("Likely cause: " + GRADIENT_MISTAKES[cause].format(
+        lines.append("Likely cause: " + _EXPLAIN[cause].format(
             N=WORLD_SIZE, returned=returned, names=", ".join(nones if cause == "none_grad_replaced" else wrong),
             after_none=(f"; all of them come after {nones[0]}, whose .grad is None: skip that one (continue), don't "
                         "stop there (break or return)" if after else "")))
@@ -205,7 +221,7 @@ def _failed(fname: str, results: dict[int, RankResult], expected: Grads, grace_s
         message = f"{fname} raised {res.error} on rank {rank} of {WORLD_SIZE}: {res.message}\n{res.traceback.rstrip()}"
         if cause != "exception":
             nones = ", ".join(name for name, e in expected.items() if e is None)
-            message += "\nLikely cause: " + GRADIENT_MISTAKES[cause].format(names=nones)
+            message += "\nLikely cause: " + _EXPLAIN[cause].format(names=nones)
         return Verdict(False, message, 1, cause)
     missing = [str(r) for r in range(WORLD_SIZE) if r not in results]
     if not missing:
@@ -213,22 +229,23 @@ def _failed(fname: str, results: dict[int, RankResult], expected: Grads, grace_s
     if results:
         return Verdict(False, f"{fname} did not finish on rank {', '.join(missing)} within {grace_s:g} s after it had "
                        f"on rank {', '.join(map(str, sorted(results)))} (killed): a rank waits in a collective that "
-                       "the others never called.\nLikely cause: " + GRADIENT_MISTAKES["collective_mismatch"], 1,
+                       "the others never called.\nLikely cause: " + _EXPLAIN["collective_mismatch"], 1,
                        "collective_mismatch")
     return Verdict(False, f"{fname} did not finish on any rank within {timeout_s:g} s (killed): an endless loop, or "
-                   "the ranks wait in different collectives.\nLikely cause: " + GRADIENT_MISTAKES["collective_mismatch"],
+                   "the ranks wait in different collectives.\nLikely cause: " + _EXPLAIN["collective_mismatch"],
                    1, "timeout")
 
 
 def check_average_gradients(fn: Callable[..., Any], verbose: bool = True, *, timeout_s: float = 30.0) -> Verdict:
     """Check the reader's ``fn(model)``: average every ``.grad`` over the ranks, in place (chapter 13).
 
-    On :data:`WORLD_SIZE` ranks (forked processes, the gloo backend, the CPU), each with the same seeded
-    float64 model (a :class:`~rnnbook.torch.charlm.CharModel`, an ``unused`` linear layer, and an ``out``
-    layer after the head) and the gradient of the mean cross-entropy on its contiguous half of a global
-    batch, it calls ``fn(model)``. Afterwards every rank's ``.grad`` must be the gradient of the whole batch
-    in one process (relative error at most :data:`GRAD_TOLERANCE`), and ``unused``'s must still be None.
-    An exception in ``fn`` is reported with its traceback; a rank that does not finish is killed.
+    On :data:`~rnnbook.exercises.distributed.WORLD_SIZE` ranks (forked processes, the gloo backend, the CPU), each
+    with the same seeded float64 model (a :class:`~rnnbook.torch.charlm.CharModel`, an ``unused`` linear layer,
+    and an ``out`` layer after the head) and the gradient of the mean cross-entropy on its contiguous half of a
+    global batch, it calls ``fn(model)``. Afterwards every rank's ``.grad`` must be the gradient of the whole
+    batch in one process (relative error at most :data:`~rnnbook.exercises.distributed.GRAD_TOLERANCE`), and
+    ``unused``'s must still be None. An exception in ``fn`` is reported with its traceback; a rank that does not
+    finish is killed.
 
     Parameters
     ----------
@@ -244,7 +261,7 @@ def check_average_gradients(fn: Callable[..., Any], verbose: bool = True, *, tim
     -------
     Verdict
         True if ``fn`` passed; else the rank, the wrong parameters (worst entry, yours and expected) and the
-        likely mistake (:data:`GRADIENT_MISTAKES`).
+        likely mistake (:data:`~rnnbook.exercises.distributed.GRADIENT_MISTAKES`).
 
     Raises
     ------

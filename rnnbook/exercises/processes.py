@@ -118,7 +118,8 @@ def _collect(procs: list[Any], conns: list[Any], timeout_s: float, grace_s: floa
                 kind, value = conns[rank].recv()
             except EOFError:  # the process ended without sending
                 procs[rank].join(1.0)
-                kind, value = "result", RankResult(rank, error="ProcessExit", message=f"exit code {procs[rank].exitcode}")
+                value = RankResult(rank, error="ProcessExit", message=f"exit code {procs[rank].exitcode}")
+                kind = "result"
             if kind == "setup":
                 raise RuntimeError(f"the process group could not start (gloo, {len(procs)} processes on this "
                                    f"machine): {value}")

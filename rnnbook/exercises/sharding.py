@@ -4,7 +4,7 @@ The reader writes ``rank_batch(ids, batch_size, chunk_len, rank, world_size, k) 
 ``rank``'s rows of chunk ``k``. The text is cut into ``B = batch_size`` contiguous streams of
 ``L = (len(ids) - 1) // B`` steps, as :class:`rnnbook.text.StreamBatcher` cuts it, and rank ``r`` of
 ``N = world_size`` owns the contiguous block of streams ``r B / N`` to ``(r + 1) B / N``
-(:func:`rnnbook.distributed.shard`), so that the ranks' rows side by side are the one-process batch and
+(``rnnbook.distributed.shard``), so that the ranks' rows side by side are the one-process batch and
 a carried state or a checkpoint moves between world sizes. ``x`` and ``y`` are time-major (T, B / N)
 integer arrays, ``y`` the next characters. Each wrong variant below is the reference with one common
 mistake in it.
@@ -22,8 +22,8 @@ from rnnbook.checks import check_callable, given
 from rnnbook.exercises.core import Mistake, Outputs, Verdict, _where
 from rnnbook.text import StreamBatcher
 
-#: The cases of :func:`check_rank_batch`: ``(len(ids), B, T, N)``. The first has three streams per rank
-#: (interleaved rows differ from a block); ``len(ids) - 1`` is a multiple of neither ``B`` nor ``N`` in
+#: The cases of :func:`~rnnbook.exercises.check_rank_batch`, ``(len(ids), B, T, N)``. The first has three
+#: streams per rank (interleaved rows differ from a block); ``len(ids) - 1`` is a multiple of neither ``B`` nor ``N`` in
 #: most, and ``len(ids)`` is a multiple of ``B`` in the fourth (an off-by-one in ``L`` shows there).
 RANK_BATCH_CASES = ((82, 6, 4, 2), (70, 4, 5, 1), (67, 6, 3, 3), (80, 8, 2, 4), (125, 12, 4, 4))
 
@@ -57,7 +57,7 @@ def _one_process(ids: np.ndarray, B: int, T: int, k: int) -> tuple[np.ndarray, n
 
 def rank_batch(ids: np.ndarray, batch_size: int, chunk_len: int, rank: int, world_size: int,
                k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The reference of :func:`check_rank_batch`: rank ``rank``'s rows of chunk ``k``, from
+    """The reference of :func:`~rnnbook.exercises.check_rank_batch`: rank ``rank``'s rows of chunk ``k``, from
     :class:`~rnnbook.text.StreamBatcher`'s one-process batch.
 
     Returns
@@ -226,11 +226,12 @@ def _check_raises(fn: Callable[..., Any], ids: np.ndarray, args: tuple[int, ...]
 def check_rank_batch(fn: Callable[..., Any], verbose: bool = True) -> Verdict:
     """Check the reader's ``fn(ids, batch_size, chunk_len, rank, world_size, k) -> (x, y)`` (chapter 13).
 
-    On each case of :data:`RANK_BATCH_CASES` (world sizes 1 to 4), for every rank and the first, a
-    middle and the last chunk, ``x`` and ``y`` must equal the reference :func:`rank_batch` (exactly,
-    time-major (T, B / N) integers), and the ranks' rows side by side must be the one-process batch of
-    :class:`~rnnbook.text.StreamBatcher`. Then ``fn`` must raise ``ValueError`` for a batch size
-    that the world size does not divide, and for a rank outside ``[0, world_size)``.
+    On each case of :data:`~rnnbook.exercises.sharding.RANK_BATCH_CASES` (world sizes 1 to 4), for every rank and
+    the first, a middle and the last chunk, ``x`` and ``y`` must equal the reference
+    :func:`~rnnbook.exercises.sharding.rank_batch` (exactly, time-major (T, B / N) integers), and the ranks'
+    rows side by side must be the one-process batch of :class:`~rnnbook.text.StreamBatcher`. Then ``fn`` must
+    raise ``ValueError`` for a batch size that the world size does not divide, and for a rank outside
+    ``[0, world_size)``.
 
     Parameters
     ----------
@@ -242,7 +243,7 @@ def check_rank_batch(fn: Callable[..., Any], verbose: bool = True) -> Verdict:
     -------
     Verdict
         True if ``fn`` passed; else the first call that was wrong (case, rank, chunk, the first
-        differing entry) and the likely mistake (:data:`RANK_BATCH_MISTAKES`).
+        differing entry) and the likely mistake (:data:`~rnnbook.exercises.sharding.RANK_BATCH_MISTAKES`).
 
     Raises
     ------

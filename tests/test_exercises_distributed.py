@@ -124,6 +124,8 @@ def test_rank_batch_stub_and_bad_arguments():
     assert rank_batch_quiet(stub).cause == "not_implemented"
     with pytest.raises(TypeError, match="fn must be the function you wrote"):
         check_rank_batch("rank_batch")
+    with pytest.raises(TypeError, match=r"fn must take the arguments \(ids, batch_size, chunk_len, rank, world_size, k\)"):
+        check_rank_batch(lambda ids, batch_size, chunk_len, k: None)
 
 
 # --- average_gradients ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ mistake in it.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,8 @@ from rnnbook.checks import check_callable, given
 from rnnbook.exercises.core import Mistake, Outputs, Verdict, _where
 from rnnbook.text import StreamBatcher
 
+#: The arguments of the reader's function.
+ARGUMENTS = ("ids", "batch_size", "chunk_len", "rank", "world_size", "k")
 #: The cases of :func:`~rnnbook.exercises.check_rank_batch`, ``(len(ids), B, T, N)``. The first has three
 #: streams per rank (interleaved rows differ from a block); ``len(ids) - 1`` is a multiple of neither ``B`` nor ``N`` in
 #: most, and ``len(ids)`` is a multiple of ``B`` in the fourth (an off-by-one in ``L`` shows there).
@@ -248,10 +251,17 @@ def check_rank_batch(fn: Callable[..., Any], verbose: bool = True) -> Verdict:
     Raises
     ------
     TypeError
-        If ``fn`` is not callable.
+        If ``fn`` is not callable or cannot take the six arguments.
     """
     check_callable("fn", fn, "the function you wrote, rank_batch(ids, batch_size, chunk_len, rank, world_size, k)")
     name = getattr(fn, "__name__", "it")
+    try:
+        inspect.signature(fn).bind(*ARGUMENTS)
+    except TypeError as err:
+        raise TypeError(f"fn must take the arguments ({', '.join(ARGUMENTS)}), like rank_batch; "
+                        f"{name}{inspect.signature(fn)} cannot be called that way ({err})") from None
+    except ValueError:  # no signature (some builtins): the call itself will tell
+        pass
     rng = np.random.default_rng(13)
     n_cases = len(RANK_BATCH_CASES)
     try:
@@ -259,12 +269,13 @@ def check_rank_batch(fn: Callable[..., Any], verbose: bool = True) -> Verdict:
             ids = rng.integers(0, 1000, size)
             chunks = (size - 1) // B // T
             for k in sorted({0, chunks // 2, chunks - 1}):
-                xs = [_check_one(fn, ids, B, T, r, N, k, f"case {n} of {n_cases} (len(ids)={size}, batch_size={B}, "
-                                 f"chunk_len={T}, world_size={N}), rank {r}, chunk k={k} of {chunks}")[0]
-                      for r in range(N)]
-                if not np.array_equal(np.concatenate(xs, axis=1), _one_process(ids, B, T, k)[0]):
-                    raise _Wrong(f"{name} on case {n}, chunk k={k}: the ranks' x side by side are not the "
-                                 "one-process batch.", "not_one_batch", "x")
+                where = f"case {n} of {n_cases} (len(ids)={size}, batch_size={B}, chunk_len={T}, world_size={N})"
+                parts = [_check_one(fn, ids, B, T, r, N, k, f"{where}, rank {r}, chunk k={k} of {chunks}")
+                         for r in range(N)]
+                for what, whole in zip("xy", _one_process(ids, B, T, k)):  # the ranks' rows side by side
+                    if not np.array_equal(np.concatenate([p["xy".index(what)] for p in parts], axis=1), whole):
+                        raise _Wrong(f"{name} on case {n}, chunk k={k}: the ranks' {what} side by side are not the "
+                                     "one-process batch.", "not_one_batch", what)
         ids = rng.integers(0, 1000, 82)
         _check_raises(fn, ids, (6, 4, 0, 4, 0), "6 streams cannot be split evenly over 4 ranks")
         _check_raises(fn, ids, (6, 4, 2, 2, 0), "rank 2 does not exist in a world of 2 ranks (0 and 1)")

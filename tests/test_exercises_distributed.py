@@ -243,6 +243,8 @@ def test_run_ranks_runs_a_collective_on_every_rank():
     assert results[2].printed == "rank 2\n" and results[0].error is None
     with pytest.raises(ValueError, match="world_size"):
         processes.run_ranks(target, 0)
+    results = processes.run_ranks(lambda rank: lambda: rank, 2, timeout_s=5.0)  # a lambda cannot be pickled
+    assert results[0].error is not None and "could not be sent back" in results[0].message
 
 
 @pytest.mark.parametrize("mistake", RANK_BATCH_MISTAKES, ids=lambda m: m.cause)

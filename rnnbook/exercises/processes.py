@@ -92,8 +92,12 @@ def _worker(target: Callable[[int], Any], rank: int, world_size: int, store: str
         result = RankResult(rank, None, type(err).__name__, str(err),
                             "".join(traceback.format_exception(type(err), err, tb)))
     try:
-        conn.send(("result", RankResult(rank, result.value, result.error, result.message, result.traceback,
-                                        printed.getvalue())))
+        try:
+            conn.send(("result", RankResult(rank, result.value, result.error, result.message, result.traceback,
+                                            printed.getvalue())))
+        except Exception as err:  # a return value that cannot be pickled
+            conn.send(("result", RankResult(rank, None, type(err).__name__, f"its return value could not be sent "
+                                            f"back: {err}", printed=printed.getvalue())))
         if conn.poll(timeout_s):  # leave the group when every rank is done (or the caller gave up)
             conn.recv()
         dist.destroy_process_group()

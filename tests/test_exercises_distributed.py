@@ -86,6 +86,12 @@ def test_a_correct_rank_batch_passes_and_is_streambatcher_s_block(capsys):
             whole.load_state_dict({"position": k, "epoch": 0})
             x, y, _ = whole.next_batch()
             parts = [rank_batch(ids, 8, 5, r, N, k) for r in range(N)]
+            for r, (x_r, y_r) in enumerate(parts):  # each rank's batcher deals that rank's block
+                mine = StreamBatcher(ids, 8, 5, rank=r, world_size=N)
+                mine.load_state_dict({"position": k, "epoch": 0})
+                x_mine, y_mine, _ = mine.next_batch()
+                np.testing.assert_array_equal(x_r, x_mine)
+                np.testing.assert_array_equal(y_r, y_mine)
             np.testing.assert_array_equal(np.concatenate([p[0] for p in parts], axis=1), x)
             np.testing.assert_array_equal(np.concatenate([p[1] for p in parts], axis=1), y)
     assert check_rank_batch(lambda *a: tuple(map(torch.as_tensor, rank_batch(*a))), verbose=False).passed

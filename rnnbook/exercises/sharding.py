@@ -4,7 +4,7 @@ The reader writes ``rank_batch(ids, batch_size, chunk_len, rank, world_size, k) 
 ``rank``'s rows of chunk ``k``. The text is cut into ``B = batch_size`` contiguous streams of
 ``L = (len(ids) - 1) // B`` steps, as :class:`rnnbook.text.StreamBatcher` cuts it, and rank ``r`` of
 ``N = world_size`` owns the contiguous block of streams ``r B / N`` to ``(r + 1) B / N``
-(``rnnbook.distributed.shard``), so that the ranks' rows side by side are the one-process batch and
+(:func:`rnnbook.distributed.shard`), so that the ranks' rows side by side are the one-process batch and
 a carried state or a checkpoint moves between world sizes. ``x`` and ``y`` are time-major (T, B / N)
 integer arrays, ``y`` the next characters. Each wrong variant below is the reference with one common
 mistake in it.
@@ -31,13 +31,6 @@ ARGUMENTS = ("ids", "batch_size", "chunk_len", "rank", "world_size", "k")
 RANK_BATCH_CASES = ((82, 6, 4, 2), (70, 4, 5, 1), (67, 6, 3, 3), (80, 8, 2, 4), (125, 12, 4, 4))
 
 
-def _check_split(B: int, rank: int, world_size: int) -> None:
-    if world_size < 1 or B % world_size:
-        raise ValueError(f"batch_size must be divisible by world_size, got {B} streams and {world_size} ranks")
-    if not 0 <= rank < world_size:
-        raise ValueError(f"rank must be in [0, {world_size - 1}], got {rank}")
-
-
 def _chunk(ids: np.ndarray, B: int, T: int, k: int, *, L: int | None = None,
            stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Chunk ``k`` of all ``B`` streams, (T, B) each; ``L`` and ``stride`` replaced make wrong variants."""
@@ -50,18 +43,10 @@ def _chunk(ids: np.ndarray, B: int, T: int, k: int, *, L: int | None = None,
     return window[:, :-1].T.copy(), window[:, 1:].T.copy()               # x, y: (T, B)
 
 
-def _one_process(ids: np.ndarray, B: int, T: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Chunk ``k`` as one process's :class:`~rnnbook.text.StreamBatcher` deals it: (T, B) each."""
-    batcher = StreamBatcher(ids, B, T)
-    batcher.load_state_dict({"position": k, "epoch": 0})
-    x, y, _ = batcher.next_batch()
-    return x, y
-
-
 def rank_batch(ids: np.ndarray, batch_size: int, chunk_len: int, rank: int, world_size: int,
                k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The reference of :func:`~rnnbook.exercises.check_rank_batch`: rank ``rank``'s rows of chunk ``k``, from
-    :class:`~rnnbook.text.StreamBatcher`'s one-process batch.
+    """The reference of :func:`~rnnbook.exercises.check_rank_batch`: chunk ``k`` as rank ``rank`` of
+    ``world_size``'s :class:`~rnnbook.text.StreamBatcher` deals it.
 
     Returns
     -------
@@ -71,12 +56,18 @@ def rank_batch(ids: np.ndarray, batch_size: int, chunk_len: int, rank: int, worl
     Raises
     ------
     ValueError
-        If ``batch_size`` is not divisible by ``world_size`` or ``rank`` is not in ``[0, world_size)``.
+        If ``batch_size`` is not divisible by ``world_size``, ``rank`` is not in ``[0, world_size)``, or
+        ``k`` is not a chunk of one pass.
     """
-    _check_split(batch_size, rank, world_size)
-    x, y = _one_process(np.asarray(ids), batch_size, chunk_len, k)
-    n = batch_size // world_size
-    return x[:, rank * n: (rank + 1) * n], y[:, rank * n: (rank + 1) * n]  # shard(B, rank, N)
+    batcher = StreamBatcher(ids, batch_size, chunk_len, rank=rank, world_size=world_size)
+    batcher.load_state_dict({"position": k, "epoch": 0})
+    x, y, _ = batcher.next_batch()
+    return x, y
+
+
+def _one_process(ids: np.ndarray, B: int, T: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk ``k`` of all ``B`` streams, as one process deals it: (T, B) each."""
+    return rank_batch(ids, B, T, 0, 1, k)
 
 
 def _xy(x: np.ndarray, y: np.ndarray) -> Outputs:

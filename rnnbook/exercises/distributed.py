@@ -60,7 +60,7 @@ GRADIENT_MISTAKES = (
                     "reads p.grad, so the averages must be written into p.grad in place (dist.all_reduce(p.grad); "
                     "p.grad /= world_size), not returned."),
     GradientMistake("some_parameters_skipped", "these parameters were not averaged: {names}. Every parameter with a "
-                    "gradient must be (loop over model.parameters()){after_none}."),
+                    "gradient must be averaged (loop over model.parameters()){after_none}."),
     GradientMistake("none_grad_replaced", "{names} had no gradient (.grad None: the loss does not use them) and now "
                     "hold a tensor: skip such parameters and leave .grad None, as DDP does; a zero gradient is not "
                     "the same (weight decay or momentum would still move the parameter)."),

@@ -11,6 +11,7 @@ Subpackages and modules (each one topic):
 - ``rnnbook.tbptt``: truncated backpropagation through time, TBPTT(k1, k2).
 - ``rnnbook.train``: the one training loop (``train``), and ``train_regressor`` for chapters 2-4.
 - ``rnnbook.checkpoint``: checkpoints that resume a run bit for bit.
+- ``rnnbook.distributed``: data-parallel training with ``torch.distributed`` and ``torchrun`` (the same loop).
 - ``rnnbook.data``: synthetic tasks (the adding problem, the delayed echo).
 - ``rnnbook.exercises``: checkers for the chapters' exercises (your function against the reference).
 - ``rnnbook.seed``, ``rnnbook.device``, ``rnnbook.plot``: reproducibility, device choice, figures.

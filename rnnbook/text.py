@@ -320,25 +320,42 @@ class StreamBatcher:
     device : torch.device or str, optional
         If given, iterating yields torch int64 tensors on it (for :func:`rnnbook.train.train`);
         otherwise NumPy arrays.
+    rank, world_size : int, default 0 and 1
+        For data-parallel training (chapter 13): ``batch_size`` is then the *global* number of
+        streams ``B``, and this process (``rank`` of ``world_size``) deals only its contiguous block of
+        ``B / world_size`` streams, ``rnnbook.distributed.shard(B, rank, world_size)``: rows
+        ``rank B/N`` to ``(rank + 1) B/N`` of every one-process batch. Each stream stays with one
+        rank, so its carried state never crosses processes. The position (:meth:`state_dict`) is
+        the same on every rank and for every ``world_size``: a checkpoint resumes on any number of
+        processes.
 
     Raises
     ------
     TypeError, ValueError
         If ``ids`` is not a non-empty 1-D integer array, ``batch_size`` or ``chunk_len`` is not a
         positive int, or either is too large for the data (each stream needs one full chunk and
-        its shifted target: ``B (T + 1) - (B - 1) <= len(ids)``).
+        its shifted target: ``B (T + 1) - (B - 1) <= len(ids)``); if ``world_size`` does not divide
+        ``batch_size`` or ``rank`` is not in ``[0, world_size)``.
     """
 
-    def __init__(self, ids: Any, batch_size: int, chunk_len: int, device: Any = None) -> None:
+    def __init__(self, ids: Any, batch_size: int, chunk_len: int, device: Any = None, *, rank: int = 0,
+                 world_size: int = 1) -> None:
         array = _check_ids(ids)
         B, T = _check_batch_shape(len(array), batch_size, chunk_len)
+        world_size = check_size("world_size", world_size)
+        rank = check_int("rank", rank, 0, world_size - 1)
+        if B % world_size:
+            raise ValueError(f"batch_size must be divisible by world_size={world_size} (every rank gets the same "
+                             f"number of streams), got {B}")
         L = (len(array) - 1) // B
         if L < T:
             raise ValueError(f"batch_size * chunk_len is larger than the data: {B} streams of {len(array)} ids "
                              f"have {L} steps each, fewer than chunk_len={T}")
         self.batch_size, self.chunk_len = B, T
-        # streams (B, L + 1): the inputs and, shifted by one, the targets
-        self.streams = np.stack([array[b * L: (b + 1) * L + 1] for b in range(B)])
+        self.rank, self.world_size = rank, world_size
+        rows = range(rank * (B // world_size), (rank + 1) * (B // world_size))  # this rank's contiguous block
+        # streams (B / world_size, L + 1): the inputs and, shifted by one, the targets
+        self.streams = np.stack([array[b * L: (b + 1) * L + 1] for b in rows])
         self.chunks_per_epoch = L // T
         self.position = 0  # the next chunk to deal, in [0, chunks_per_epoch)
         self.epoch = 0
@@ -387,7 +404,7 @@ class StreamBatcher:
         from the previous chunk does not belong there and must be zeroed.
         """
         k, T = self.position, self.chunk_len
-        window = self.streams[:, k * T: (k + 1) * T + 1]  # (B, T + 1)
+        window = self.streams[:, k * T: (k + 1) * T + 1]  # (B / world_size, T + 1)
         reset = k == 0
         self.position += 1
         if self.position == self.chunks_per_epoch:

@@ -31,11 +31,14 @@ require_torch("rnnbook.train")  # a clear ImportError if torch is missing
 
 import torch
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 
 from tqdm import tqdm
 
 from rnnbook.checkpoint import (CheckpointError, check_carry, check_model_state, random_states, read_checkpoint,
                                 set_random_states, to_device, write_checkpoint)
+from rnnbook.distributed import (World, barrier, current_world, gather_state, mean_over_ranks, same_on_every_rank,
+                                 scatter_state, unwrap)
 from rnnbook.torch.clip import clip_grad_norm_, grad_norm
 
 #: The type of ``make_batch(rng) -> (X, y)``, which draws one training batch (inputs (T, B, D), targets (B, out_features)).
@@ -288,19 +291,30 @@ def _check_model(model: Any) -> Tensor:
 
 
 def _save(path: Path, step: int, model: nn.Module, optimizer: torch.optim.Optimizer, batches: Any, carry: Carry,
-          history: TrainHistory, generators: Mapping[str, np.random.Generator]) -> None:
-    record = asdict(history)
-    del record["seconds"]  # wall time is this process's, not the run's
-    write_checkpoint(path, {
-        "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-        "optimizer_type": type(optimizer).__name__, "data": batches.state_dict(), "data_type": type(batches).__name__,
-        "carry": carry, "history": record, "random": random_states(generators)})
+          history: TrainHistory, generators: Mapping[str, np.random.Generator], world: World) -> None:
+    """Write a checkpoint. Data-parallel: every rank calls it (the carried state is gathered to the
+    global batch), rank 0 alone writes, and the others wait until the file is there."""
+    carry = gather_state(carry, world)
+    data = batches.state_dict()
+    if not same_on_every_rank(data, world):
+        raise ValueError("the batch source's state_dict() differs between ranks, so one checkpoint cannot resume "
+                         "every rank: deal each rank's rows of one global batch (e.g. StreamBatcher(..., rank=, "
+                         "world_size=)), whose position is the same everywhere")
+    if world.is_main:
+        record = asdict(history)
+        del record["seconds"]  # wall time is this process's, not the run's
+        write_checkpoint(path, {
+            "step": step, "model": unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
+            "optimizer_type": type(optimizer).__name__, "data": data, "data_type": type(batches).__name__,
+            "carry": carry, "history": record, "random": random_states(generators)})
+    barrier(world)
 
 
 def _resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, batches: Any, history: TrainHistory,
-            generators: Mapping[str, np.random.Generator], device: torch.device) -> tuple[int, Carry]:
-    """Load the checkpoint at ``path`` into everything; return its step and carried state."""
+            generators: Mapping[str, np.random.Generator], device: torch.device, world: World) -> tuple[int, Carry]:
+    """Load the checkpoint at ``path`` into everything; return its step and this rank's rows of the carried state."""
     saved = read_checkpoint(path)
+    model = unwrap(model)
     check_model_state(path, saved["model"], model.state_dict())
     if saved["optimizer_type"] != type(optimizer).__name__:
         raise CheckpointError(f"{path} was saved with a {saved['optimizer_type']} optimizer, "
@@ -317,7 +331,7 @@ def _resume(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, batc
     set_random_states(saved["random"], generators)
     for name in ("losses", "grad_norms", "lrs", "val_steps", "val_losses"):
         setattr(history, name, list(saved["history"][name]))
-    return int(saved["step"]), to_device(saved["carry"], device)
+    return int(saved["step"]), to_device(scatter_state(saved["carry"], world), device)
 
 
 def train(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn, batches: Iterator[Batch],
@@ -359,6 +373,15 @@ def train(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn, b
         Further NumPy generators the run draws from (e.g. inside ``loss_fn``): saved and restored
         with the checkpoints. Generators inside ``batches`` are its ``state_dict``'s business.
 
+    Data-parallel training (chapter 13) is this same loop, in every process that ``torchrun``
+    started, with ``model`` wrapped in ``DistributedDataParallel`` (:func:`rnnbook.distributed.wrap`),
+    which averages the gradients over the ranks during ``backward``, and ``batches`` dealing this
+    rank's rows of the global batch (e.g. ``StreamBatcher(..., rank=, world_size=)``). The loop
+    then records the loss and validation loss averaged over the ranks (the global batch's, so every
+    rank records, and stops on, the same values); checkpoints hold the inner model and the carried
+    state gathered to the global batch, written by rank 0 alone; and a checkpoint resumes on any
+    number of processes, each taking its rows of the saved state.
+
     Returns
     -------
     TrainHistory
@@ -374,8 +397,10 @@ def train(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn, b
         If an argument has the wrong type, or a checkpoint is asked for with a batch source that
         has no ``state_dict``/``load_state_dict``.
     ValueError
-        If ``model`` has no parameters, or ``validation`` and ``config.eval_every`` come one without
-        the other.
+        If ``model`` has no parameters, ``validation`` and ``config.eval_every`` come one without
+        the other, a process group of several ranks is up but ``model`` is not wrapped in
+        ``DistributedDataParallel`` (each rank would train a replica of its own), or, when
+        checkpointing, the batch source's position differs between ranks.
     rnnbook.checkpoint.CheckpointError
         If ``resume_from`` is corrupt, truncated, of another format version, or was saved from a
         model, optimiser or batch source that differs from these (the error names what differs).
@@ -398,11 +423,16 @@ def train(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn, b
     if (checkpoint is not None or resume_from is not None) and not isinstance(batches, BatchSource):
         raise TypeError(f"a checkpointed run needs a batch source with state_dict() and load_state_dict() "
                         f"(see rnnbook.train.BatchSource), got {given(batches)}")
+    world = current_world(param.device)
+    if world.world_size > 1 and not isinstance(model, DistributedDataParallel):
+        raise ValueError(f"a process group of {world.world_size} ranks is up, but model is a {type(model).__name__}, "
+                         f"not wrapped in DistributedDataParallel: each rank would train a replica of its own "
+                         f"(wrap it with rnnbook.distributed.wrap)")
     history, step, carry = TrainHistory(), 0, None
     if resume_from is not None:
-        step, carry = _resume(Path(resume_from), model, optimizer, batches, history, generators, param.device)
-    bar = tqdm(total=config.steps, initial=step, disable=not show_progress(config.progress), file=sys.stderr,
-               unit="step", dynamic_ncols=True)
+        step, carry = _resume(Path(resume_from), model, optimizer, batches, history, generators, param.device, world)
+    bar = tqdm(total=config.steps, initial=step, disable=not (show_progress(config.progress) and world.is_main),
+               file=sys.stderr, unit="step", dynamic_ncols=True)
     model.train()
     start = time.perf_counter()
     while step < config.steps:
@@ -417,7 +447,7 @@ def train(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn, b
         check_carry(carry)
         loss.backward()                                  # 3. backward
         norm = grad_norm(model.parameters())
-        history.losses.append(loss.item())
+        history.losses.append(mean_over_ranks(loss.detach(), world).item())  # the global batch's loss
         history.grad_norms.append(norm.item())
         if not np.isfinite(history.losses[-1]):
             break                                        # recorded: an exploding run stops here
@@ -437,10 +467,13 @@ def train(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn, b
             bar.set_postfix(loss=f"{history.losses[-1]:.4f}", refresh=False)
         if config.eval_every is not None and step % config.eval_every == 0:
             history.val_steps.append(step)
-            history.val_losses.append(evaluate(model, loss_fn, _validation_batches(validation)))
+            val = evaluate(model, loss_fn, _validation_batches(validation))
+            if world.world_size > 1:  # the mean of the ranks' shares of the validation batches
+                val = mean_over_ranks(torch.tensor(val, dtype=torch.float64, device=param.device), world).item()
+            history.val_losses.append(val)
         if checkpoint is not None and (step == config.steps or (
                 config.checkpoint_every is not None and step % config.checkpoint_every == 0)):
-            _save(Path(checkpoint), step, model, optimizer, batches, carry, history, generators)
+            _save(Path(checkpoint), step, model, optimizer, batches, carry, history, generators, world)
     bar.close()
     if param.device.type == "cuda":
         torch.cuda.synchronize(param.device)

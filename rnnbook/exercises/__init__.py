@@ -19,11 +19,13 @@ reported as not implemented yet. A checker runs in well under a second.
 - chapter 10: :func:`check_additive_attention`
 - chapter 11: :func:`check_gru_step_cost`
 - chapter 12: :func:`check_hillis_steele`
+- chapter 13: :func:`check_rank_batch`, :func:`check_average_gradients`
 """
 
 from rnnbook.exercises.classify import check_last_valid
 from rnnbook.exercises.core import Verdict
 from rnnbook.exercises.deep import check_reverse_padded
+from rnnbook.exercises.distributed import check_average_gradients
 from rnnbook.exercises.forecast import check_windows
 from rnnbook.exercises.gru import check_gru_step_backward, check_gru_step_forward
 from rnnbook.exercises.lstm import check_lstm_step_backward
@@ -32,18 +34,21 @@ from rnnbook.exercises.rnn import check_rnn_backward, check_rnn_step_backward, c
 from rnnbook.exercises.sampling import check_top_p_filter
 from rnnbook.exercises.scan import check_hillis_steele
 from rnnbook.exercises.seq2seq import check_additive_attention
+from rnnbook.exercises.sharding import check_rank_batch
 from rnnbook.exercises.speed import check_gru_step_cost
 
 __all__ = [
     "Verdict",
     "check_adding_target",
     "check_additive_attention",
+    "check_average_gradients",
     "check_gru_step_backward",
     "check_gru_step_cost",
     "check_gru_step_forward",
     "check_hillis_steele",
     "check_last_valid",
     "check_lstm_step_backward",
+    "check_rank_batch",
     "check_reverse_padded",
     "check_rnn_backward",
     "check_rnn_step_backward",

@@ -66,7 +66,7 @@ class World:
 
     @property
     def is_main(self) -> bool:
-        """Rank 0: the process that writes files and prints."""
+        """Whether this is rank 0, the process that writes files and prints."""
         return self.rank == 0
 
 

@@ -254,7 +254,7 @@ def check_average_gradients(fn: Callable[..., Any], verbose: bool = True, *, tim
     verbose : bool, default True
         Print the verdict.
     timeout_s : float, default 30.0
-        How long a collective may wait; a rank still running ``min(timeout_s, 10)`` seconds after another
+        How long a collective may wait; a rank still running ``min(timeout_s / 2, 10)`` seconds after another
         rank finished is taken to wait in a collective the others never called.
 
     Returns
@@ -295,7 +295,7 @@ def check_average_gradients(fn: Callable[..., Any], verbose: bool = True, *, tim
         returned = fn(model)
         return {"grads": _read(model), "returned": None if returned is None else given(returned)}
 
-    grace_s = min(timeout_s, 10.0)
+    grace_s = min(timeout_s / 2, 10.0)  # shorter than the collective's timeout: the hung rank is named, every time
     results = run_ranks(rank_step, WORLD_SIZE, timeout_s=timeout_s, grace_s=grace_s)
     failed = _failed(fname, results, expected, grace_s, timeout_s)  # a Verdict is false when it failed: no `or`
     verdict = _judge(fname, results, expected, own) if failed is None else failed

@@ -100,9 +100,10 @@ def default_procs(device: torch.device) -> list[int]:
     return [n for n in (1, 2, 4, 8, 16, 32) if n <= count]
 
 
-def run_jobs(cmds: list[list[str]], outs: list[Path], threads: int, timeout_s: float) -> list[dict]:
-    """Start the commands at once, ``OMP_NUM_THREADS=threads`` in each and no ``torchrun`` variables inherited,
-    wait for all; return the ``result.json`` that each wrote in its ``out``.
+def run_jobs(cmds: list[list[str]], outs: list[Path], threads: int, timeout_s: float,
+             envs: list[dict[str, str]] | None = None) -> list[dict]:
+    """Start the commands at once, ``OMP_NUM_THREADS=threads`` in each (and ``envs[i]``) and no ``torchrun``
+    variables inherited, wait for all; return the ``result.json`` that each wrote in its ``out``.
 
     Raises
     ------
@@ -114,10 +115,10 @@ def run_jobs(cmds: list[list[str]], outs: list[Path], threads: int, timeout_s: f
                                                              "MASTER_PORT")}
     env["OMP_NUM_THREADS"] = str(threads)
     jobs = []
-    for cmd, out in zip(cmds, outs):
+    for i, (cmd, out) in enumerate(zip(cmds, outs)):
         out.mkdir(parents=True, exist_ok=True)
         with (out / "log.txt").open("w") as log:
-            jobs.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            jobs.append(subprocess.Popen(cmd, env={**env, **(envs[i] if envs else {})}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
     deadline = time.monotonic() + timeout_s
     codes: list[int | str] = []
     for job in jobs:
@@ -170,6 +171,16 @@ def ms_per_step(result: dict, config: Config, T: int, steps: int, warmup_steps: 
     return 1e3 * config.global_batch * T / result["chars_per_second"]
 
 
+def own_gpus(n: int, device_type: str) -> list[dict[str, str]] | None:
+    """On CUDA, the environment that gives each of ``n`` independent processes a GPU of its own (as torchrun's
+    ranks have): ``CUDA_VISIBLE_DEVICES`` = the i-th visible GPU. None on the CPU."""
+    if device_type != "cuda":
+        return None
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    ids = visible.split(",") if visible else [str(i) for i in range(torch.cuda.device_count())]
+    return [{"CUDA_VISIBLE_DEVICES": ids[i]} for i in range(n)]
+
+
 def measure_training(configs: list[Config], args: argparse.Namespace, workdir: Path) -> dict[Config, list[float]]:
     """Each configuration's ms per timed step, ``args.repeats`` times, the configurations in turn (reversed
     every other round, so that no configuration always runs after the same one)."""
@@ -180,7 +191,7 @@ def measure_training(configs: list[Config], args: argparse.Namespace, workdir: P
             if c.together:   # N plain processes (no torchrun: one-process Worlds), each on its share, at once
                 share, outs = Config(1, c.global_batch // c.processes), [out / f"p{i}" for i in range(c.processes)]
                 results = run_jobs([[sys.executable, *train_argv(args, share.global_batch, o)] for o in outs], outs,
-                                   args.threads, args.launch_timeout)
+                                   args.threads, args.launch_timeout, envs=own_gpus(c.processes, args.device_type))
                 rate = sum(share.global_batch * args.T / ms_per_step(res, share, args.T, args.steps, args.warmup_steps)
                            for res in results)                    # characters per ms, all processes together
                 times[c].append(c.global_batch * args.T / rate)

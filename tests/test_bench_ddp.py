@@ -74,6 +74,13 @@ def test_independent_processes_run_at_once_without_torchrun_variables(tmp_path, 
     results = bench_ddp.run_jobs([[sys.executable, "-c", script, str(o)] for o in outs], outs, 1, 60)
     assert [(r["rank"], r["omp"]) for r in results] == [(None, "1"), (None, "1")]
     assert abs(results[0]["start"] - results[1]["start"]) < 0.4               # started together, not one after the other
+    results = bench_ddp.run_jobs([[sys.executable, "-c", script.replace("'rank': os.environ.get('RANK')",
+                                                                        "'rank': os.environ['CUDA_VISIBLE_DEVICES']"),
+                                   str(o)] for o in outs], outs, 1, 60, envs=[{"CUDA_VISIBLE_DEVICES": "5"}, {"CUDA_VISIBLE_DEVICES": "6"}])
+    assert [r["rank"] for r in results] == ["5", "6"]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,7")
+    assert bench_ddp.own_gpus(2, "cuda") == [{"CUDA_VISIBLE_DEVICES": "3"}, {"CUDA_VISIBLE_DEVICES": "7"}]
+    assert bench_ddp.own_gpus(2, "cpu") is None
     with pytest.raises(RuntimeError, match=r"(?s)failed \(1\).*boom"):
         bench_ddp.run_jobs([[sys.executable, "-c", "raise SystemExit('boom')"]], [tmp_path / "c"], 1, 60)
     with pytest.raises(RuntimeError, match="hung for 1 s, killed"):

@@ -311,8 +311,8 @@ class WatchedBatches:
     It wraps a :class:`rnnbook.train.BatchSource` (its position is saved with the step count, so
     it checkpoints and resumes like the source). ``times`` holds ``time.perf_counter()`` at each draw
     of this process (the throughput of the steps between draws). ``fail_at=S`` kills this process
-    with SIGKILL when it is about to draw the batch of step ``S`` (0-based), the way a crashed or
-    preempted worker disappears: no exception, no clean-up. It fails only when ``armed``.
+    with SIGKILL once ``S`` steps are completed, as it is about to draw the batch of step ``S + 1``
+    (steps counted from 1, as checkpoints count them), the way a crashed or preempted worker disappears: no exception, no clean-up. It fails only when ``armed``.
     """
 
     def __init__(self, source: Any, fail_at: int | None = None, armed: bool = False) -> None:
@@ -339,6 +339,18 @@ class WatchedBatches:
         self.step = int(state["step"])
 
 
+def _no_communication(state: object, bucket: dist.GradBucket) -> torch.futures.Future[Tensor]:
+    """A DDP communication hook that communicates nothing: each rank keeps its own gradient (``--comm none``)."""
+    future: torch.futures.Future[Tensor] = torch.futures.Future()
+    future.set_result(bucket.buffer())
+    return future
+
+
+# DDP checks a hook's annotations as objects; `from __future__ import annotations` left them strings.
+_no_communication.__annotations__ = {"state": object, "bucket": dist.GradBucket,
+                                     "return": torch.futures.Future[Tensor]}
+
+
 def parser() -> argparse.ArgumentParser:
     """The options of :func:`main` (``python -m rnnbook.distributed --help``)."""
     p = argparse.ArgumentParser(
@@ -361,8 +373,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=None, help="save every k steps (and after the last)")
     p.add_argument("--resume", action="store_true", help="resume from --checkpoint if it exists")
     p.add_argument("--fail-at", type=int, default=None,
-                   help="kill rank --fail-rank with SIGKILL before step S, on torchrun's first attempt only")
-    p.add_argument("--fail-rank", type=int, default=0)
+                   help="kill rank --fail-rank with SIGKILL once S steps are completed (before step S + 1 starts), "
+                        "on torchrun's first attempt only")
+    p.add_argument("--fail-rank", type=int, default=1, help="the rank --fail-at kills (default 1: not the one that writes)")
+    p.add_argument("--comm", default="allreduce", choices=("allreduce", "none"),
+                   help="'none' times DDP without its gradient all-reduce (each replica keeps its own gradient, "
+                        "so the replicas drift apart: for measurements only)")
     p.add_argument("--warmup", type=int, default=2, help="steps left out of the throughput")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds a collective waits before failing")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
@@ -389,6 +405,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         torch.manual_seed(args.seed)  # the same initial replica on every rank (DDP broadcasts rank 0's anyway)
         model = CharModel(len(vocab), args.hidden, args.cell, device=world.device, dtype=dtype)
         ddp = wrap(model, world)
+        if args.comm == "none" and isinstance(ddp, DistributedDataParallel):
+            ddp.register_comm_hook(None, _no_communication)
         optimizer = torch.optim.Adam(ddp.parameters(), lr=args.lr)
         restarts = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
         batches = WatchedBatches(
@@ -410,8 +428,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
                 raise
             where = (f"rerun with --resume to continue from the last checkpoint, {args.checkpoint}"
                      if args.checkpoint else "no --checkpoint was given, so a rerun starts over")
-            raise RuntimeError(f"rank {world.rank} of {world.world_size} lost contact with the other ranks at step "
-                               f"{batches.step - 1}: another worker stopped (look for its exit code or signal in "
+            raise RuntimeError(f"rank {world.rank} of {world.world_size} lost contact with the other ranks during step "
+                               f"{batches.step} ({batches.step - 1} completed): another worker stopped (look for its exit code or signal in "
                                f"torchrun's list of failures); {where}. The collective reported: "
                                f"{str(err).splitlines()[0][:300]}") from None
         end = time.perf_counter()
@@ -425,6 +443,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
             "restart_count": restarts, "losses": history.losses, "grad_norms": history.grad_norms,
             "val_steps": history.val_steps, "val_losses": history.val_losses,
             "seconds": history.seconds, "timed_steps": len(timed),
+            # from the first timed draw to the end of train(): a final checkpoint's save included
             "chars_per_second": chars / (end - timed[0]) if timed else None,
             "args": vars(args), "torch": torch.__version__, "python": platform.python_version(),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

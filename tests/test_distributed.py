@@ -186,9 +186,11 @@ def test_two_processes_train_the_parameters_of_one(runs: dict[str, dict[str, Any
 
 
 @pytest.mark.slow
-def test_the_parity_comparison_can_fail(runs: dict[str, dict[str, Any]], tmp_path: Path) -> None:
-    """Another global batch (4 streams on 2 ranks, not 8) trains other parameters: the check above has teeth."""
-    other = finished(2, tmp_path, "--dtype", "float64", "--batch-size", "4")
+@pytest.mark.parametrize("change", [["--batch-size", "4"], ["--comm", "none"]], ids=["other-batch", "no-allreduce"])
+def test_the_parity_comparison_can_fail(runs: dict[str, dict[str, Any]], tmp_path: Path, change: list[str]) -> None:
+    """Another global batch (4 streams on 2 ranks, not 8), or DDP without its gradient all-reduce (each
+    replica steps on its own half), trains other parameters: the check above has teeth."""
+    other = finished(2, tmp_path, "--dtype", "float64", *change)
     assert max_difference(other["model"], runs["float64-1"]["model"]) > 1e-3
 
 
@@ -214,8 +216,12 @@ def test_a_dead_worker_stops_the_job_with_a_clear_message(tmp_path: Path) -> Non
     log = job.stdout + job.stderr
     assert job.returncode != 0
     assert "rank      : 1 (local_rank: 1)" in log and "Signal 9 (SIGKILL)" in log  # torchrun names the dead rank
-    assert "rank 0 of 2 lost contact with the other ranks at step 12" in log          # the survivor says why it stopped
-    assert "rerun with --resume" in log
+    # The survivor, rank 0, either notices the lost peer first and says so, or is stopped by the agent
+    # (SIGTERM) before its collective fails: which comes first is a race.
+    said = "rank 0 of 2 lost contact with the other ranks during step 13 (12 completed)" in log
+    assert said or "Signal 15 (SIGTERM) received" in log, log[-3000:]
+    if said:
+        assert "rerun with --resume" in log
     assert not (tmp_path / "result.json").exists()
 
 

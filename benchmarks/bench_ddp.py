@@ -18,7 +18,14 @@ the first ``--warmup-steps`` steps are left out (the worked script's ``--warmup`
 ``chars_per_second`` runs from the start of that step to the end of the loop). Each configuration runs
 ``--repeats`` times, the configurations in turn (reversed every other round) so that a change of
 machine load hits all of them alike; the table gives medians and the ratios to the 1-process run of
-the same invocation. N x threads above the CPU count is marked oversubscribed.
+the same invocation. N x threads above the CPU count is marked oversubscribed. A 1-process run is the
+worked script in a plain process (a world of one needs no launcher; its timed steps are the same).
+
+Next to each N > 1 run, references measured the same way break its step time down: ``together``, N
+independent one-process runs on their shares at the same time (what sharing the cores costs), and
+``no grad all-reduce``, the same DDP run with ``--comm none`` (a communication hook that sends nothing):
+from ``together`` to it is DDP's machinery, the loop's per-step all-reduce of the loss value and the
+ranks waiting for each other; from it to the real run is the gradient all-reduce in its place.
 
 Then the gradient all-reduce alone, which is what data parallelism adds to a step: 2 processes
 (gloo on the CPU, nccl on GPUs) all-reduce tensors (the model's dtype) of the model's gradient size and of
@@ -61,11 +68,14 @@ ALLREDUCE_MULTIPLES = (1 / 16, 1 / 4, 1, 4, 16, 64)
 @dataclass(frozen=True)
 class Config:
     """One training configuration: ``processes`` ranks share a global batch of ``global_batch`` streams; or, with
-    ``together``, as many independent processes train ``global_batch / processes`` streams each at the same time."""
+    ``together``, as many independent processes train ``global_batch / processes`` streams each at the same time;
+    or, with ``comm=False``, the ranks run DDP without its gradient all-reduce (the worked script's ``--comm none``:
+    a communication hook that sends nothing; the loop's all-reduce of the loss value stays)."""
 
     processes: int
     global_batch: int
     together: bool = False   # instead: N separate one-process runs at once, no torch.distributed (no communication)
+    comm: bool = True        # False: DDP with a no-op communication hook (all of DDP but the gradient all-reduce)
 
 
 def check_procs(procs: list[int], device: torch.device, global_batch: int, available: int) -> list[int]:
@@ -147,12 +157,13 @@ def launch(processes: int, argv: list[str], out: Path, threads: int, timeout_s: 
     return run_jobs([[*LAUNCH, "--nproc-per-node", str(processes), *argv]], [out], threads, timeout_s)[0]
 
 
-def train_argv(args: argparse.Namespace, global_batch: int, out: Path) -> list[str]:
-    """The worked script's command line for one run."""
+def train_argv(args: argparse.Namespace, global_batch: int, out: Path, comm: bool = True) -> list[str]:
+    """The worked script's command line for one run (``comm=False``: with ``--comm none``)."""
     return ["-m", "rnnbook.distributed", "--out", str(out), "--steps", str(args.steps), "--warmup",
             str(args.warmup_steps), "--batch-size", str(global_batch),
             "--chunk-len", str(args.T), "--hidden", str(args.H), "--cell", args.cell, "--dtype", args.dtype,
-            "--seed", "0", "--chars", str(args.chars), "--device", args.device_type, "--timeout", "120"]
+            "--seed", "0", "--chars", str(args.chars), "--device", args.device_type, "--timeout", "120",
+            *([] if comm else ["--comm", "none"])]
 
 
 def ms_per_step(result: dict, config: Config, T: int, steps: int, warmup_steps: int) -> float:
@@ -188,20 +199,23 @@ def measure_training(configs: list[Config], args: argparse.Namespace, workdir: P
     times: dict[Config, list[float]] = {c: [] for c in configs}
     for r in range(args.repeats):
         for c in (configs if r % 2 == 0 else configs[::-1]):
-            out = workdir / f"train_N{c.processes}_B{c.global_batch}{'_together' if c.together else ''}_{r}"
-            if c.together:   # N plain processes (no torchrun: one-process Worlds), each on its share, at once
-                share, outs = Config(1, c.global_batch // c.processes), [out / f"p{i}" for i in range(c.processes)]
+            kind = "_together" if c.together else ("" if c.comm else "_nocomm")
+            out = workdir / f"train_N{c.processes}_B{c.global_batch}{kind}_{r}"
+            if c.together or c.processes == 1:   # plain processes (one-process Worlds: no torchrun, no group), at once
+                share = Config(1, c.global_batch // c.processes)
+                outs = [out / f"p{i}" for i in range(c.processes)] if c.together else [out]
                 results = run_jobs([[sys.executable, *train_argv(args, share.global_batch, o)] for o in outs], outs,
                                    args.threads, args.launch_timeout, envs=own_gpus(c.processes, args.device_type))
                 rate = sum(share.global_batch * args.T / ms_per_step(res, share, args.T, args.steps, args.warmup_steps)
                            for res in results)                    # characters per ms, all processes together
                 times[c].append(c.global_batch * args.T / rate)
             else:
-                result = launch(c.processes, train_argv(args, c.global_batch, out), out, args.threads,
+                result = launch(c.processes, train_argv(args, c.global_batch, out, c.comm), out, args.threads,
                                 args.launch_timeout)
                 times[c].append(ms_per_step(result, c, args.T, args.steps, args.warmup_steps))
-            print(f"round {r + 1}/{args.repeats}: N={c.processes} global batch {c.global_batch}"
-                  f"{' (independent processes)' if c.together else ''}: {times[c][-1]:.1f} ms/step",
+            what = " (independent processes)" if c.together else ("" if c.comm else " (DDP, --comm none)")
+            print(f"round {r + 1}/{args.repeats}: N={c.processes} global batch {c.global_batch}{what}: "
+                  f"{times[c][-1]:.1f} ms/step",
                   file=sys.stderr, flush=True)
     return times
 
@@ -211,17 +225,22 @@ def scaling_rows(times: dict[Config, list[float]], procs: list[int], B: int, G: 
     """The table: for weak (per-rank batch B) and strong (global batch G) scaling, each process count's median
     ms per step, characters per second and its ratio to 1 process (and that ratio / N, the efficiency).
 
-    Two references without communication, as ratios to 1 process, split the shortfall from N:
+    Three references, as ratios to 1 process, split the shortfall from N:
 
     - ``alone``: if each rank ran as fast as one process alone on its share of the batch (``times`` holds
       1 process at every per-rank batch): N in weak scaling; in strong scaling t(1 process, G) /
       t(1 process, G/N), less than N when a step has costs that do not shrink with the batch (the
       loop over time steps, Python, small matrix products);
     - ``together``: N independent processes, each on its share, running at the same time (``times``
-      holds ``Config(N, ., together=True)``): what sharing the machine's cores and memory costs.
+      holds ``Config(N, ., together=True)``): what sharing the machine's cores and memory costs;
+    - ``no grad all-reduce``: DDP on N ranks with a communication hook that sends nothing (``times`` holds
+      ``Config(N, ., comm=False)``): from ``together`` down to it is DDP's machinery, the loop's
+      per-step all-reduce of the loss value and the ranks waiting for each other every step; from it
+      down to ``vs 1 process`` is the gradient all-reduce in its place in the step.
 
-    The rest, from ``together`` down to ``vs 1 process``, is what DDP adds: the all-reduce, and each
-    step waiting for the slowest rank."""
+    ``ms/step together`` and ``ms/step no grad all-reduce`` are the same two references as times per step
+    (``together``: the global batch over the independent processes' summed throughput). With 1 process
+    every reference is the run itself."""
     median = {c: Timing.of(t).median for c, t in times.items()}
     rows = []
     for scaling, batch_of in (("weak", lambda n: n * B), ("strong", lambda n: G)):
@@ -230,13 +249,16 @@ def scaling_rows(times: dict[Config, list[float]], procs: list[int], B: int, G: 
             t = Timing.of(times[Config(n, batch_of(n))])
             rate = batch_of(n) * T / (t.median / 1e3)
             alone = batch_of(n) * T / (median[Config(1, batch_of(n) // n)] / 1e3)
-            together = rate if n == 1 else batch_of(n) * T / (median[Config(n, batch_of(n), True)] / 1e3)
+            ms_together = t.median if n == 1 else median[Config(n, batch_of(n), together=True)]
+            ms_no_comm = t.median if n == 1 else median[Config(n, batch_of(n), comm=False)]
             rows.append({"scaling": scaling, "processes": n, "per-rank batch": batch_of(n) // n,
                          "global batch": batch_of(n),
                          "oversubscribed": "yes" if cpu and n * threads > (os.cpu_count() or 1) else "no",
                          "ms/step": t.median, "IQR/median": t.spread, "runs": t.repeats,
                          "chars/s": rate, "vs 1 process": rate / base, "efficiency": rate / base / n,
-                         "alone": alone / base, "together": together / base})
+                         "alone": alone / base, "together": batch_of(n) * T / (ms_together / 1e3) / base,
+                         "no grad all-reduce": batch_of(n) * T / (ms_no_comm / 1e3) / base,
+                         "ms/step together": ms_together, "ms/step no grad all-reduce": ms_no_comm})
     return rows
 
 
@@ -340,6 +362,8 @@ def plot_scaling(rows: list[dict], allreduce: list[dict], path: Path) -> None:
         line, = axes[1].plot(n, [r["vs 1 process"] for r in pts], marker + "-", label=f"{scaling} scaling (DDP)")
         axes[1].plot(n, [r["together"] for r in pts], marker + ":", color=line.get_color(), mfc="none",
                      label=f"{scaling}: independent processes")
+        axes[1].plot(n, [r["no grad all-reduce"] for r in pts], marker + "--", color=line.get_color(), mfc="none",
+                     lw=1, label=f"{scaling}: DDP, no gradient all-reduce")
         if scaling == "strong":
             axes[1].plot(n, [r["alone"] for r in pts], "-.", color=line.get_color(), lw=1,
                          label="strong: each share alone")
@@ -406,7 +430,8 @@ def main() -> None:
     load_before = load_average()
     configs = list(dict.fromkeys([Config(n, n * args.B) for n in procs] + [Config(n, G) for n in procs]
                                  + [Config(1, G // n) for n in procs]     # each rank's share, one process alone
-                                 + [Config(n, b, True) for n in procs if n > 1 for b in (n * args.B, G)]))
+                                 + [Config(n, b, True) for n in procs if n > 1 for b in (n * args.B, G)]
+                                 + [Config(n, b, comm=False) for n in procs if n > 1 for b in (n * args.B, G)]))
     with tempfile.TemporaryDirectory(prefix="bench_ddp_") as tmp:
         times = measure_training(configs, args, Path(tmp))
         rows = scaling_rows(times, procs, args.B, G, args.T, args.threads, device.type == "cpu")
@@ -437,10 +462,15 @@ def main() -> None:
              f"rank; strong scaling: {G} streams in all. ms/step: median over {args.repeats} run(s) of the time of "
              f"a step after the first {args.warmup_steps} (start-up and those steps excluded); chars/s = global "
              f"batch x T / ms/step; vs 1 process: the ratio to the 1-process run of the same scaling (ideal: N); "
-             f"efficiency = that ratio / N. Without communication, as ratios to 1 process: alone: if each rank "
+             f"efficiency = that ratio / N. References, as ratios to 1 process: alone: if each rank "
              f"ran as fast as one process alone on its share of the batch; together: N independent processes (no "
-             f"torch.distributed) on their shares at the same time, measured the same way.\n\n"
-             f"Each run: `{example}`{gpu_note}")
+             f"torch.distributed) on their shares at the same time, measured the same way; no grad all-reduce: "
+             f"the same DDP run with the worked script's `--comm none` (a communication hook that sends nothing; "
+             f"the loop's per-step all-reduce of the loss value stays). ms/step together and ms/step no grad "
+             f"all-reduce are those two as times per step. So, per step: together - 1 process = sharing the "
+             f"cores; no grad all-reduce - together = DDP's machinery, the loss all-reduce and the ranks waiting "
+             f"for each other; ms/step - no grad all-reduce = the gradient all-reduce in place.\n\n"
+             f"Each run: `{example}` (1 process: `python -m rnnbook.distributed ...`, no launcher){gpu_note}")
     save_results(rows, title, info, f"ddp_{device.type}", args.label, args.out,
                  plot=lambda rows, path: plot_scaling(rows, allreduce, path))
     if allreduce:

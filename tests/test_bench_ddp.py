@@ -48,7 +48,8 @@ def test_a_step_time_is_read_from_the_runs_throughput_and_a_wrong_run_is_refused
 
 def test_ratios_are_taken_against_one_process_of_the_same_scaling():
     times = {Config(1, 4): [10.0, 11.0, 9.0], Config(2, 8): [12.0], Config(2, 4): [8.0], Config(1, 2): [6.0],
-             Config(2, 8, True): [11.0], Config(2, 4, True): [7.0]}
+             Config(2, 8, True): [11.0], Config(2, 4, True): [7.0],
+             Config(2, 8, comm=False): [11.5], Config(2, 4, comm=False): [7.5]}
     rows = bench_ddp.scaling_rows(times, [1, 2], B=4, G=4, T=5, threads=1, cpu=True)
     weak = {r["processes"]: r for r in rows if r["scaling"] == "weak"}
     strong = {r["processes"]: r for r in rows if r["scaling"] == "strong"}
@@ -61,7 +62,12 @@ def test_ratios_are_taken_against_one_process_of_the_same_scaling():
     assert strong[2]["alone"] == pytest.approx(10 / 6)                         # 1 process at B=2 against B=4
     assert weak[2]["together"] == pytest.approx(10 / 11 * 2)
     assert strong[2]["together"] == pytest.approx(10 / 7)
-    assert weak[1]["alone"] == weak[1]["together"] == strong[1]["together"] == 1.0
+    assert weak[2]["no grad all-reduce"] == pytest.approx(10 / 11.5 * 2)       # DDP without the gradient all-reduce
+    assert strong[2]["no grad all-reduce"] == pytest.approx(10 / 7.5)
+    assert (weak[2]["ms/step together"], weak[2]["ms/step no grad all-reduce"]) == (11.0, 11.5)
+    assert (strong[2]["ms/step together"], strong[2]["ms/step no grad all-reduce"]) == (7.0, 7.5)
+    assert weak[1]["alone"] == weak[1]["together"] == strong[1]["together"] == weak[1]["no grad all-reduce"] == 1.0
+    assert weak[1]["ms/step together"] == weak[1]["ms/step no grad all-reduce"] == weak[1]["ms/step"]
     assert (weak[2]["per-rank batch"], weak[2]["global batch"], strong[2]["per-rank batch"]) == (4, 8, 2)
 
 
@@ -88,7 +94,7 @@ def test_independent_processes_run_at_once_with_their_own_environment_and_no_tor
         bench_ddp.run_jobs([[sys.executable, "-c", "import time; time.sleep(60)"]], [tmp_path / "d"], 1, 1)
 
 
-@pytest.mark.slow   # four torchrun launches and 2 plain processes: 25-45 s on 2 busy cores
+@pytest.mark.slow   # three torchrun launches and 4 plain processes: 25-45 s on 2 busy cores
 def test_a_tiny_run_on_1_and_2_processes_writes_tables_with_provenance(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["bench_ddp.py", "--procs", "1,2", "--B", "1", "--global-batch", "2", "--T", "4",
                                       "--H", "8", "--chars", "2000", "--steps", "4", "--warmup-steps", "1",
@@ -104,8 +110,13 @@ def test_a_tiny_run_on_1_and_2_processes_writes_tables_with_provenance(tmp_path,
         base = next(b for b in rows if b["scaling"] == r["scaling"] and b["processes"] == 1)
         assert r["vs 1 process"] == pytest.approx(r["chars/s"] / base["chars/s"])
         assert r["efficiency"] == pytest.approx(r["vs 1 process"] / r["processes"])
-    assert all(r["alone"] > 0 and r["together"] > 0 for r in rows)
-    assert rows[0]["alone"] == rows[0]["together"] == 1.0 and rows[1]["alone"] == pytest.approx(2.0)
+    assert all(r["alone"] > 0 and r["together"] > 0 and r["no grad all-reduce"] > 0 for r in rows)
+    assert rows[0]["alone"] == rows[0]["together"] == rows[0]["no grad all-reduce"] == 1.0
+    assert rows[1]["alone"] == pytest.approx(2.0)
+    for r in rows:   # the references' times and ratios are one measurement, read two ways
+        base = next(b for b in rows if b["scaling"] == r["scaling"] and b["processes"] == 1)
+        for ratio, ms in (("together", "ms/step together"), ("no grad all-reduce", "ms/step no grad all-reduce")):
+            assert r[ratio] == pytest.approx(base["ms/step"] / base["global batch"] * r["global batch"] / r[ms])
     weak2, strong2 = rows[1], rows[3]
     assert strong2["ms/step"] == weak2["ms/step"]               # one configuration (2 ranks of 1 stream), timed once
     assert weak2["oversubscribed"] == ("yes" if (info["cpu_count"] or 1) < 2 else "no")
@@ -119,6 +130,6 @@ def test_a_tiny_run_on_1_and_2_processes_writes_tables_with_provenance(tmp_path,
     assert all(r["ms/all-reduce"] > 0 and r["bytes"] == 4 * r["elements"] for r in allreduce)
     assert all(r["GB/s (bytes / time)"] == pytest.approx(r["bytes"] / r["ms/all-reduce"] / 1e6) for r in allreduce)
     table = (tmp_path / "ddp_cpu_test.md").read_text()
-    assert "| weak | 2 |" in table
+    assert "| weak | 2 |" in table and "no grad all-reduce" in table and "--comm none" in table
     assert ("no multi-GPU machine was available" in table) == (torch.cuda.device_count() < 2)
     assert (tmp_path / "ddp_cpu_test.png").stat().st_size > 0

@@ -78,6 +78,12 @@ class Config:
     comm: bool = True        # False: DDP with a no-op communication hook (all of DDP but the gradient all-reduce)
 
 
+def config_label(c: Config) -> str:
+    """A configuration in words, e.g. "N=2 B=64 DDP --comm none"."""
+    return f"N={c.processes} B={c.global_batch}" + (" independent" if c.together else "") + ("" if c.comm else
+                                                                                             " DDP --comm none")
+
+
 def check_procs(procs: list[int], device: torch.device, global_batch: int, available: int) -> list[int]:
     """The process counts, checked: each >= 1, 1 among them (the baseline of the ratios), the global
     batch divisible by each, and on CUDA no more than the ``available`` GPUs (one process per GPU).
@@ -213,10 +219,8 @@ def measure_training(configs: list[Config], args: argparse.Namespace, workdir: P
                 result = launch(c.processes, train_argv(args, c.global_batch, out, c.comm), out, args.threads,
                                 args.launch_timeout)
                 times[c].append(ms_per_step(result, c, args.T, args.steps, args.warmup_steps))
-            what = " (independent processes)" if c.together else ("" if c.comm else " (DDP, --comm none)")
-            print(f"round {r + 1}/{args.repeats}: N={c.processes} global batch {c.global_batch}{what}: "
-                  f"{times[c][-1]:.1f} ms/step",
-                  file=sys.stderr, flush=True)
+            print(f"round {r + 1}/{args.repeats}: {config_label(c)}: {times[c][-1]:.1f} ms/step", file=sys.stderr,
+                  flush=True)
     return times
 
 
@@ -455,6 +459,7 @@ def main() -> None:
     example = f"OMP_NUM_THREADS={args.threads} " + example.replace("--batch-size 0", "--batch-size <global batch>")
     info["launch"] = example
     info["gradient_elements"] = grad
+    info["ms_per_step_runs"] = {config_label(c): [round(t, 2) for t in ts] for c, ts in times.items()}
     backend = "nccl" if device.type == "cuda" else "gloo"
     title = (f"## Data-parallel training of the character model on {describe(device)} ({backend})\n\n"
              f"{args.cell.upper()} character model, H={args.H}, T={args.T} characters per chunk, {args.dtype}, "
@@ -470,7 +475,9 @@ def main() -> None:
              f"all-reduce are those two as times per step. So, per step: together - 1 process = sharing the "
              f"cores; no grad all-reduce - together = DDP's machinery, the loss all-reduce and the ranks waiting "
              f"for each other; ms/step - no grad all-reduce = the gradient all-reduce in place.\n\n"
-             f"Each run: `{example}` (1 process: `python -m rnnbook.distributed ...`, no launcher){gpu_note}")
+             f"Each run: `{example}` (1 process: `python -m rnnbook.distributed ...`, no launcher){gpu_note}\n\n"
+             f"Every run's ms/step, in the order run: " + "; ".join(f"{k}: {', '.join(f'{t:.1f}' for t in ts)}"
+                                                                 for k, ts in info["ms_per_step_runs"].items()) + ".")
     save_results(rows, title, info, f"ddp_{device.type}", args.label, args.out,
                  plot=lambda rows, path: plot_scaling(rows, allreduce, path))
     if allreduce:

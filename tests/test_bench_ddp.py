@@ -131,5 +131,9 @@ def test_a_tiny_run_on_1_and_2_processes_writes_tables_with_provenance(tmp_path,
     assert all(r["GB/s (bytes / time)"] == pytest.approx(r["bytes"] / r["ms/all-reduce"] / 1e6) for r in allreduce)
     table = (tmp_path / "ddp_cpu_test.md").read_text()
     assert "| weak | 2 |" in table and "no grad all-reduce" in table and "--comm none" in table
+    runs = info["ms_per_step_runs"]    # every run's time, each configuration once (repeats 1)
+    assert set(runs) == {"N=1 B=1", "N=1 B=2", "N=2 B=2", "N=2 B=2 independent", "N=2 B=2 DDP --comm none"}
+    assert runs["N=2 B=2 DDP --comm none"] == [round(weak2["ms/step no grad all-reduce"], 2)]
+    assert "Every run's ms/step" in table
     assert ("no multi-GPU machine was available" in table) == (torch.cuda.device_count() < 2)
     assert (tmp_path / "ddp_cpu_test.png").stat().st_size > 0
